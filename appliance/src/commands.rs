@@ -1,0 +1,344 @@
+//! The command-line subcommands other than `serve` and `eval`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use retrieval::Access;
+use serde_json::json;
+
+use crate::engine::{AnswerEvent, Engine, IngestOptions, SearchMode};
+use crate::settings::Settings;
+
+/// The operator on the command line acts with full access.
+const CLI_ACTOR: &str = "cli";
+
+/// Files under `paths` with an extension the parsers know, sorted; unknown files given
+/// explicitly are kept so their error is reported.
+pub fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for path in paths {
+        if path.is_dir() {
+            let mut stack = vec![path.clone()];
+            while let Some(directory) = stack.pop() {
+                let Ok(entries) = std::fs::read_dir(&directory) else {
+                    continue;
+                };
+                for entry in entries.flatten() {
+                    let entry_path = entry.path();
+                    if entry_path.is_dir() {
+                        stack.push(entry_path);
+                    } else if ingest::Format::from_file_name(&entry_path.to_string_lossy()).is_ok() {
+                        files.push(entry_path);
+                    }
+                }
+            }
+        } else {
+            files.push(path.clone());
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Peak resident memory of this process, in MiB (Linux).
+pub fn peak_rss_mb() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
+        .map(|kilobytes| kilobytes / 1024.0)
+        .unwrap_or(0.0)
+}
+
+pub async fn ingest(
+    settings: Settings,
+    paths: &[PathBuf],
+    groups: Vec<String>,
+    json_output: bool,
+) -> anyhow::Result<()> {
+    let engine = Engine::open(settings).await?;
+    let files = collect_files(paths);
+    if files.is_empty() {
+        bail!("no supported files found under the given paths");
+    }
+    let options = IngestOptions {
+        public: groups.is_empty(),
+        groups,
+        actor: CLI_ACTOR.to_owned(),
+    };
+    let started = std::time::Instant::now();
+    let (mut documents, mut pages, mut chunks, mut embed_seconds) = (0usize, 0usize, 0usize, 0.0f64);
+    let mut errors = Vec::new();
+    for (index, file) in files.iter().enumerate() {
+        match engine.ingest_file(file, &options).await {
+            Ok(outcome) => {
+                documents += 1;
+                pages += outcome.pages;
+                chunks += outcome.chunks;
+                embed_seconds += outcome.embed_seconds;
+                if !json_output {
+                    eprintln!(
+                        "[{}/{}] {} {}: {} pages, {} chunks in {:.1}s ({:.1} pages/s overall)",
+                        index + 1,
+                        files.len(),
+                        outcome.status,
+                        file.display(),
+                        outcome.pages,
+                        outcome.chunks,
+                        outcome.seconds,
+                        pages as f64 / started.elapsed().as_secs_f64().max(1e-9)
+                    );
+                }
+            }
+            Err(error) => {
+                if !json_output {
+                    eprintln!("[{}/{}] failed {}: {error:#}", index + 1, files.len(), file.display());
+                }
+                errors.push(json!({ "path": file.display().to_string(), "error": format!("{error:#}") }));
+            }
+        }
+    }
+    engine.optimize().await?;
+    let seconds = started.elapsed().as_secs_f64();
+    if json_output {
+        println!(
+            "{}",
+            json!({
+                "documents": documents,
+                "failed": errors.len(),
+                "pages": pages,
+                "chunks": chunks,
+                "seconds": seconds,
+                "embed_seconds": embed_seconds,
+                "peak_rss_mb": peak_rss_mb(),
+                "errors": errors,
+            })
+        );
+    } else {
+        eprintln!(
+            "{documents} documents, {pages} pages, {chunks} chunks in {seconds:.1}s ({embed_seconds:.1}s embedding), {} failed",
+            errors.len()
+        );
+    }
+    if documents == 0 {
+        bail!("no document could be ingested");
+    }
+    Ok(())
+}
+
+pub async fn search(
+    settings: Settings,
+    query: &str,
+    k: usize,
+    mode: SearchMode,
+    json_output: bool,
+) -> anyhow::Result<()> {
+    let engine = Engine::open(settings).await?;
+    let hits = engine.search_with(query, &Access::Everything, k, mode).await?;
+    crate::audit::append(
+        &engine.db,
+        CLI_ACTOR,
+        "search",
+        json!({ "query": query, "hits": hits.len() }),
+    )
+    .await?;
+    if json_output {
+        let hits: Vec<_> = hits
+            .iter()
+            .map(|hit| {
+                json!({
+                    "document": hit.document,
+                    "title": hit.title,
+                    "page": hit.page,
+                    "snippet": hit.snippet,
+                    "score": hit.score,
+                    "document_id": hit.document_id,
+                    "chunk_id": hit.chunk_id,
+                })
+            })
+            .collect();
+        println!("{}", json!({ "hits": hits }));
+        return Ok(());
+    }
+    if hits.is_empty() {
+        println!("no results");
+    }
+    for (rank, hit) in hits.iter().enumerate() {
+        println!(
+            "{}. {} — {} (page {}), score {:.4}",
+            rank + 1,
+            hit.title,
+            hit.document,
+            hit.page,
+            hit.score
+        );
+        println!("   {}", hit.snippet);
+    }
+    Ok(())
+}
+
+pub async fn ask(settings: Settings, question: &str, json_output: bool) -> anyhow::Result<()> {
+    let engine = Engine::open(settings).await?;
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let printer = tokio::spawn(async move {
+        let mut stdout = std::io::stdout();
+        while let Some(event) = receiver.recv().await {
+            match event {
+                AnswerEvent::Sources(hits) => eprintln!("retrieved {} passages; generating…", hits.len()),
+                AnswerEvent::Generating => {}
+                AnswerEvent::Token(piece) => {
+                    let _ = write!(stdout, "{piece}");
+                    let _ = stdout.flush();
+                }
+            }
+        }
+    });
+    let answer = engine
+        .ask(question, &Access::Everything, CLI_ACTOR, Some(sender))
+        .await?;
+    printer.await?;
+    println!();
+    if json_output {
+        let citations: Vec<_> = answer
+            .citations
+            .iter()
+            .map(|citation| {
+                json!({
+                    "n": citation.n,
+                    "document": citation.document,
+                    "title": citation.title,
+                    "page": citation.page,
+                    "passage": citation.passage,
+                    "document_id": citation.document_id,
+                    "version": citation.version,
+                })
+            })
+            .collect();
+        println!(
+            "{}",
+            json!({
+                "answer": answer.answer,
+                "citations": citations,
+                "refused": answer.refused,
+                "refusal_reason": answer.refusal_reason,
+                "model": answer.model,
+                "prompt_tokens": answer.prompt_tokens,
+                "generated_tokens": answer.generated_tokens,
+                "prefill_tokens_per_second": answer.prefill_tokens_per_second,
+                "decode_tokens_per_second": answer.decode_tokens_per_second,
+                "seconds_to_first_token": answer.seconds_to_first_token,
+                "seconds": answer.seconds,
+            })
+        );
+        return Ok(());
+    }
+    println!("\nAnswer: {}", answer.answer);
+    for citation in &answer.citations {
+        println!(
+            "[{}] {} — {} (page {})",
+            citation.n, citation.title, citation.document, citation.page
+        );
+    }
+    if answer.refused {
+        println!("(refused: {})", answer.refusal_reason.unwrap_or_default());
+    }
+    Ok(())
+}
+
+pub fn verify_models(settings: &Settings) -> anyhow::Result<()> {
+    for file in crate::models::verify(&settings.models_dir)? {
+        println!(
+            "ok {} {} ({} bytes, sha256 {})",
+            file.role, file.file, file.bytes, file.sha256
+        );
+    }
+    Ok(())
+}
+
+fn read_password_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .context("reading the password from standard input")?;
+    Ok(line.trim_end_matches(['\n', '\r']).to_owned())
+}
+
+pub async fn user_add(
+    settings: Settings,
+    username: &str,
+    role: &str,
+    groups: &[String],
+    password_stdin: bool,
+) -> anyhow::Result<()> {
+    let pool = crate::db::open(&settings.database_path()).await?;
+    let (password, generated) = if password_stdin {
+        (read_password_line()?, false)
+    } else {
+        (crate::users::random_password(), true)
+    };
+    let user = crate::users::add(&pool, username, &password, role, groups).await?;
+    crate::audit::append(
+        &pool,
+        CLI_ACTOR,
+        "user.add",
+        json!({ "user": username, "role": role, "groups": groups }),
+    )
+    .await?;
+    println!("added {} ({})", user.username, user.role);
+    if generated {
+        println!("password: {password}");
+    }
+    Ok(())
+}
+
+pub async fn user_list(settings: Settings) -> anyhow::Result<()> {
+    let pool = crate::db::open(&settings.database_path()).await?;
+    for user in crate::users::list(&pool).await? {
+        println!(
+            "{}\t{}\t{}\t{}",
+            user.username,
+            user.role,
+            user.groups.join(","),
+            if user.disabled { "disabled" } else { "active" }
+        );
+    }
+    Ok(())
+}
+
+pub async fn user_passwd(settings: Settings, username: &str) -> anyhow::Result<()> {
+    let pool = crate::db::open(&settings.database_path()).await?;
+    crate::users::set_password(&pool, username, &read_password_line()?).await?;
+    crate::audit::append(&pool, CLI_ACTOR, "user.passwd", json!({ "user": username })).await?;
+    println!("password changed for {username}");
+    Ok(())
+}
+
+pub async fn audit_verify(settings: Settings) -> anyhow::Result<()> {
+    let pool = crate::db::open(&settings.database_path()).await?;
+    let rows = crate::audit::verify(&pool).await?;
+    println!("audit log intact: {rows} rows verified");
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn collects_supported_files_recursively() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        for name in ["a.md", "sub/b.PDF", "sub/c.exe", "d.txt"] {
+            std::fs::write(dir.path().join(name), b"x").unwrap();
+        }
+        let files = collect_files(&[dir.path().to_owned()]);
+        let names: Vec<String> = files
+            .iter()
+            .map(|file| file.strip_prefix(dir.path()).unwrap().display().to_string())
+            .collect();
+        assert_eq!(names, vec!["a.md", "d.txt", "sub/b.PDF"]);
+        assert!(peak_rss_mb() > 0.0);
+    }
+}

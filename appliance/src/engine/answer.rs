@@ -1,0 +1,262 @@
+//! Questions in, grounded and cited answers out.
+//!
+//! Retrieval first (the sources are sent to the caller at once), then a refusal check on
+//! the evidence, then generation over the numbered passages, then citation clean-up: markers
+//! that point nowhere are dropped, and an answer that cites nothing is attributed to the
+//! passage it overlaps most, or refused as unsupported.
+
+use std::time::Instant;
+
+use anyhow::Context;
+use llm::citations::{best_supporting_passage, cited_numbers, drop_dangling_markers};
+use llm::prompt::{DEFAULT_SYSTEM_PROMPT, NOT_FOUND_MARKER, PromptPassage, grounded_messages, not_found_message};
+use llm::{GenerationRequest, GenerationStats};
+use retrieval::Access;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use tokio::sync::mpsc::UnboundedSender;
+
+use super::{Engine, Hit};
+
+/// A passage an answer cites.
+#[derive(Debug, Clone, Serialize)]
+pub struct Citation {
+    /// The marker number in the answer text.
+    pub n: usize,
+    pub document: String,
+    pub document_id: String,
+    pub version: i64,
+    pub title: String,
+    pub page: u32,
+    pub passage: String,
+    pub chunk_id: u64,
+}
+
+/// The final answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Answer {
+    pub answer: String,
+    pub citations: Vec<Citation>,
+    pub refused: bool,
+    /// Why the answer was refused, if it was.
+    pub refusal_reason: Option<String>,
+    /// The passages the model saw, numbered from 1.
+    pub sources: Vec<Hit>,
+    pub model: String,
+    pub prompt_sha256: String,
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_tokens_per_second: f64,
+    pub decode_tokens_per_second: f64,
+    pub seconds_to_first_token: f64,
+    pub seconds: f64,
+}
+
+/// What a caller sees while an answer is produced.
+#[derive(Debug, Clone)]
+pub enum AnswerEvent {
+    /// Retrieval finished: the passages the answer will be based on.
+    Sources(Vec<Hit>),
+    /// Generation started (the model is loaded and the prompt is being read).
+    Generating,
+    /// A piece of generated text.
+    Token(String),
+}
+
+/// Share of an uncited answer's words that must occur in a passage to attribute it there.
+const ATTRIBUTION_OVERLAP: f32 = 0.5;
+
+impl Engine {
+    /// Answers `question` from what `access` may read, streaming progress to `events`.
+    pub async fn ask(
+        &self,
+        question: &str,
+        access: &Access,
+        actor: &str,
+        events: Option<UnboundedSender<AnswerEvent>>,
+    ) -> anyhow::Result<Answer> {
+        let started = Instant::now();
+        let send = |event: AnswerEvent| {
+            if let Some(events) = &events {
+                let _ = events.send(event);
+            }
+        };
+        let hits = self.search(question, access, self.settings.answer_passages).await?;
+        send(AnswerEvent::Sources(hits.clone()));
+
+        let mut answer = Answer {
+            answer: String::new(),
+            citations: Vec::new(),
+            refused: false,
+            refusal_reason: None,
+            sources: Vec::new(),
+            model: String::new(),
+            prompt_sha256: String::new(),
+            prompt_tokens: 0,
+            generated_tokens: 0,
+            prefill_tokens_per_second: 0.0,
+            decode_tokens_per_second: 0.0,
+            seconds_to_first_token: 0.0,
+            seconds: 0.0,
+        };
+        let weak_evidence = hits.iter().all(|hit| {
+            hit.keyword_rank.is_none() && hit.dense_score.unwrap_or(0.0) < self.settings.refuse_below_similarity
+        });
+        if hits.is_empty() || weak_evidence {
+            answer.sources = hits;
+            self.refuse(
+                &mut answer,
+                question,
+                "the knowledge base has no passage close to the question",
+            );
+        } else {
+            self.generate(question, hits, &mut answer, events.clone(), started)
+                .await?;
+        }
+        answer.seconds = started.elapsed().as_secs_f64();
+        let chunk_ids: Vec<u64> = answer.sources.iter().map(|hit| hit.chunk_id).collect();
+        let cited: Vec<u64> = answer.citations.iter().map(|citation| citation.chunk_id).collect();
+        crate::audit::append(
+            &self.db,
+            actor,
+            "question",
+            serde_json::json!({
+                "question": question,
+                "answer": answer.answer,
+                "refused": answer.refused,
+                "retrieved_chunks": chunk_ids,
+                "cited_chunks": cited,
+                "model": answer.model,
+                "prompt_sha256": answer.prompt_sha256,
+            }),
+        )
+        .await?;
+        Ok(answer)
+    }
+
+    fn refuse(&self, answer: &mut Answer, question: &str, reason: &str) {
+        answer.answer = not_found_message(question).to_owned();
+        answer.citations.clear();
+        answer.refused = true;
+        answer.refusal_reason = Some(reason.to_owned());
+    }
+
+    async fn generate(
+        &self,
+        question: &str,
+        hits: Vec<Hit>,
+        answer: &mut Answer,
+        events: Option<UnboundedSender<AnswerEvent>>,
+        started: Instant,
+    ) -> anyhow::Result<()> {
+        let models = self.models.clone();
+        let settings = self.settings.clone();
+        let owned_question = question.to_owned();
+        let (hits, raw, stats, model, prompt_sha256, first_token) =
+            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+                let generator = models.generator().context("the answer generator is unavailable")?;
+                // Keep the best passages that fit the prompt budget (at least one).
+                let mut kept = Vec::new();
+                let mut used = 0;
+                for hit in hits {
+                    let tokens = generator.count_tokens(&hit.text);
+                    if !kept.is_empty() && used + tokens > settings.answer_passage_tokens {
+                        break;
+                    }
+                    used += tokens;
+                    kept.push(hit);
+                }
+                let passages: Vec<PromptPassage> = kept
+                    .iter()
+                    .map(|hit| PromptPassage {
+                        title: hit.title.clone(),
+                        page: Some(hit.page),
+                        text: hit.text.clone(),
+                    })
+                    .collect();
+                let messages = grounded_messages(DEFAULT_SYSTEM_PROMPT, &owned_question, &passages);
+                let prompt_text: String = messages.iter().map(|message| message.content.as_str()).collect();
+                let prompt_sha256 = hex::encode(Sha256::digest(prompt_text.as_bytes()));
+                let request = GenerationRequest {
+                    messages,
+                    max_tokens: settings.answer_max_tokens,
+                    stop: vec![NOT_FOUND_MARKER.to_owned()],
+                };
+                if let Some(events) = &events {
+                    let _ = events.send(AnswerEvent::Generating);
+                }
+                let mut raw = String::new();
+                let mut first_token: Option<f64> = None;
+                let stats: GenerationStats = generator.generate(&request, &mut |piece| {
+                    first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
+                    raw.push_str(piece);
+                    match &events {
+                        Some(events) => events.send(AnswerEvent::Token(piece.to_owned())).is_ok(),
+                        None => true,
+                    }
+                })?;
+                // The stop string is held back from the stream; keep it for the refusal check.
+                if stats.hit_stop_string {
+                    raw.push_str(NOT_FOUND_MARKER);
+                }
+                Ok((
+                    kept,
+                    raw,
+                    stats,
+                    generator.model_id().to_owned(),
+                    prompt_sha256,
+                    first_token,
+                ))
+            })
+            .await??;
+
+        answer.model = model;
+        answer.prompt_sha256 = prompt_sha256;
+        answer.prompt_tokens = stats.prompt_tokens;
+        answer.generated_tokens = stats.generated_tokens;
+        answer.prefill_tokens_per_second = stats.prefill_tokens_per_second();
+        answer.decode_tokens_per_second = stats.decode_tokens_per_second();
+        answer.seconds_to_first_token = first_token.unwrap_or(started.elapsed().as_secs_f64());
+        answer.sources = hits;
+
+        let trimmed = raw.trim();
+        if trimmed.is_empty() || trimmed.contains(NOT_FOUND_MARKER) {
+            self.refuse(answer, question, "the model found no answer in the passages");
+            return Ok(());
+        }
+        let count = answer.sources.len();
+        let mut text = drop_dangling_markers(trimmed, count).trim().to_owned();
+        let mut numbers = cited_numbers(&text, count);
+        if numbers.is_empty() {
+            let passages: Vec<&str> = answer.sources.iter().map(|hit| hit.text.as_str()).collect();
+            match best_supporting_passage(&text, &passages, ATTRIBUTION_OVERLAP) {
+                Some(number) => {
+                    text.push_str(&format!(" [{number}]"));
+                    numbers.push(number);
+                }
+                None => {
+                    self.refuse(answer, question, "the generated answer is not supported by any passage");
+                    return Ok(());
+                }
+            }
+        }
+        answer.answer = text;
+        answer.citations = numbers
+            .into_iter()
+            .map(|number| {
+                let hit = &answer.sources[number - 1];
+                Citation {
+                    n: number,
+                    document: hit.document.clone(),
+                    document_id: hit.document_id.clone(),
+                    version: hit.version,
+                    title: hit.title.clone(),
+                    page: hit.page,
+                    passage: hit.text.clone(),
+                    chunk_id: hit.chunk_id,
+                }
+            })
+            .collect();
+        Ok(())
+    }
+}

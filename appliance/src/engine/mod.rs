@@ -1,0 +1,68 @@
+//! The engine: storage, indexes and models wired together. The CLI and the HTTP server
+//! both drive it; neither knows how documents become chunks or how answers are grounded.
+//!
+//! Blocking work (parsing, embedding, index writes, generation) runs on blocking threads so
+//! the async runtime stays responsive.
+
+mod answer;
+mod ingest;
+mod search;
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use llm::e5::E5Options;
+use retrieval::{EdgeVectorStore, KeywordIndex, VectorStore};
+use sqlx::SqlitePool;
+
+pub use answer::AnswerEvent;
+pub use ingest::IngestOptions;
+pub use search::{Hit, SearchMode};
+
+use crate::models::Models;
+use crate::settings::Settings;
+
+/// Everything a request needs, cheap to clone.
+#[derive(Clone)]
+pub struct Engine {
+    pub settings: Arc<Settings>,
+    pub db: SqlitePool,
+    pub keyword: Arc<KeywordIndex>,
+    pub vectors: Arc<dyn VectorStore>,
+    pub models: Arc<Models>,
+}
+
+impl Engine {
+    /// Opens the data directory: database, keyword index and vector store.
+    pub async fn open(settings: Settings) -> anyhow::Result<Self> {
+        std::fs::create_dir_all(&settings.data_dir)
+            .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
+        let db = crate::db::open(&settings.database_path()).await?;
+        let keyword_dir = settings.keyword_dir();
+        let vector_dir = settings.vector_dir();
+        let (keyword, vectors) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let keyword = KeywordIndex::open(&keyword_dir, &[]).context("opening the keyword index")?;
+            let vectors =
+                EdgeVectorStore::open(&vector_dir, EMBEDDING_DIMENSION).context("opening the vector store")?;
+            Ok((keyword, vectors))
+        })
+        .await??;
+        let models = Models::new(
+            &settings.models_dir,
+            E5Options {
+                quantized: settings.embedder_quantized,
+            },
+            &settings.generator_file,
+        );
+        Ok(Self {
+            settings: Arc::new(settings),
+            db,
+            keyword: Arc::new(keyword),
+            vectors: Arc::new(vectors),
+            models: Arc::new(models),
+        })
+    }
+}
+
+/// multilingual-e5-small's vector length.
+pub const EMBEDDING_DIMENSION: usize = 384;

@@ -1,0 +1,199 @@
+//! Hybrid search: BM25 and dense retrieval each over the whole (permission-filtered)
+//! index, fused by reciprocal rank, then resolved to passages from SQLite.
+
+use std::collections::HashMap;
+
+use retrieval::access::chunk_tokens;
+use retrieval::fusion::{RRF_K, reciprocal_rank_fusion};
+use retrieval::{Access, ScoredChunk};
+use serde::Serialize;
+use sqlx::Row;
+
+use super::Engine;
+
+/// One search result: a passage with where it comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Hit {
+    pub chunk_id: u64,
+    /// The document's file name.
+    pub document: String,
+    pub document_id: String,
+    pub version: i64,
+    pub title: String,
+    pub page: u32,
+    pub heading: String,
+    pub snippet: String,
+    /// Fused score (higher is better).
+    pub score: f32,
+    /// Cosine similarity to the query, when the dense retriever found this chunk.
+    pub dense_score: Option<f32>,
+    /// Rank in the BM25 list (0-based), when the keyword retriever found it.
+    pub keyword_rank: Option<usize>,
+    #[serde(skip)]
+    pub text: String,
+}
+
+/// Which retrievers to use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SearchMode {
+    Keyword,
+    Dense,
+    Hybrid,
+}
+
+const SNIPPET_CHARS: usize = 180;
+
+impl Engine {
+    /// The best `limit` passages for `query` that `access` may read.
+    pub async fn search(&self, query: &str, access: &Access, limit: usize) -> anyhow::Result<Vec<Hit>> {
+        self.search_with(query, access, limit, SearchMode::Hybrid).await
+    }
+
+    pub async fn search_with(
+        &self,
+        query: &str,
+        access: &Access,
+        limit: usize,
+        mode: SearchMode,
+    ) -> anyhow::Result<Vec<Hit>> {
+        let candidates = self.settings.retrieve_candidates.max(limit);
+        let keyword = self.keyword.clone();
+        let vectors = self.vectors.clone();
+        let models = self.models.clone();
+        let owned_query = query.to_owned();
+        let owned_access = access.clone();
+        let (keyword_hits, dense_hits, tokens) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let keyword_hits = if mode == SearchMode::Dense {
+                Vec::new()
+            } else {
+                keyword.search(&owned_query, candidates, &owned_access)?
+            };
+            let dense_hits = if mode == SearchMode::Keyword {
+                Vec::new()
+            } else {
+                let vector = models.embedder()?.embed_query(&owned_query)?;
+                vectors.search(&vector, candidates, &owned_access)?
+            };
+            Ok((keyword_hits, dense_hits, keyword.tokens(&owned_query)))
+        })
+        .await??;
+        let fused: Vec<ScoredChunk> = match mode {
+            SearchMode::Keyword => keyword_hits.iter().take(limit).copied().collect(),
+            SearchMode::Dense => dense_hits.iter().take(limit).copied().collect(),
+            SearchMode::Hybrid => reciprocal_rank_fusion(&[&keyword_hits, &dense_hits], RRF_K, limit),
+        };
+        let dense_scores: HashMap<u64, f32> = dense_hits.iter().map(|hit| (hit.chunk_id, hit.score)).collect();
+        let keyword_ranks: HashMap<u64, usize> = keyword_hits
+            .iter()
+            .enumerate()
+            .map(|(rank, hit)| (hit.chunk_id, rank))
+            .collect();
+        let mut hits = self.resolve(&fused, access, &tokens).await?;
+        for hit in &mut hits {
+            hit.dense_score = dense_scores.get(&hit.chunk_id).copied();
+            hit.keyword_rank = keyword_ranks.get(&hit.chunk_id).copied();
+        }
+        Ok(hits)
+    }
+
+    /// Loads the passages of `scored` chunks, in order, re-checking access against SQLite.
+    async fn resolve(&self, scored: &[ScoredChunk], access: &Access, tokens: &[String]) -> anyhow::Result<Vec<Hit>> {
+        if scored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders = vec!["?"; scored.len()].join(", ");
+        let sql = format!(
+            "SELECT chunks.id, chunks.version, chunks.page, chunks.heading, chunks.text, documents.id AS document_id, \
+             documents.source, documents.title, documents.groups_json, documents.public \
+             FROM chunks JOIN documents ON documents.id = chunks.document_id WHERE chunks.id IN ({placeholders})"
+        );
+        let mut query = sqlx::query(&sql);
+        for hit in scored {
+            query = query.bind(hit.chunk_id as i64);
+        }
+        let rows = query.fetch_all(&self.db).await?;
+        let mut by_id = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let groups: Vec<String> = serde_json::from_str(row.get::<&str, _>("groups_json")).unwrap_or_default();
+            if !access.allows(&chunk_tokens(&groups, row.get::<bool, _>("public"))) {
+                tracing::error!(
+                    chunk = row.get::<i64, _>("id"),
+                    "index returned a chunk the caller may not read"
+                );
+                continue;
+            }
+            let source: String = row.get("source");
+            let document = std::path::Path::new(&source)
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or(source);
+            let text: String = row.get("text");
+            by_id.insert(
+                row.get::<i64, _>("id") as u64,
+                Hit {
+                    chunk_id: row.get::<i64, _>("id") as u64,
+                    document,
+                    document_id: row.get("document_id"),
+                    version: row.get("version"),
+                    title: row.get("title"),
+                    page: row.get::<i64, _>("page") as u32,
+                    heading: row.get("heading"),
+                    snippet: snippet(&text, tokens),
+                    score: 0.0,
+                    dense_score: None,
+                    keyword_rank: None,
+                    text,
+                },
+            );
+        }
+        Ok(scored
+            .iter()
+            .filter_map(|scored_chunk| {
+                by_id.remove(&scored_chunk.chunk_id).map(|mut hit| {
+                    hit.score = scored_chunk.score;
+                    hit
+                })
+            })
+            .collect())
+    }
+}
+
+/// About [`SNIPPET_CHARS`] characters around the first query term found in `text`.
+pub fn snippet(text: &str, tokens: &[String]) -> String {
+    let flattened: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let lower = flattened.to_lowercase();
+    let first_match = tokens
+        .iter()
+        .filter(|token| !token.is_empty())
+        .filter_map(|token| lower.find(token.as_str()))
+        .min()
+        .filter(|index| flattened.is_char_boundary(*index));
+    let characters: Vec<char> = flattened.chars().collect();
+    let center = first_match.map(|index| flattened[..index].chars().count()).unwrap_or(0);
+    let start = center.saturating_sub(SNIPPET_CHARS / 3);
+    let end = (start + SNIPPET_CHARS).min(characters.len());
+    let mut result = String::new();
+    if start > 0 {
+        result.push('…');
+    }
+    result.extend(&characters[start..end]);
+    if end < characters.len() {
+        result.push('…');
+    }
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn snippet_centres_on_the_first_match() {
+        let text = format!("{} systemd starts units {}", "lorem ".repeat(60), "ipsum ".repeat(60));
+        let result = snippet(&text, &["systemd".to_owned()]);
+        assert!(result.starts_with('…') && result.ends_with('…'));
+        assert!(result.contains("systemd starts units"));
+        assert!(result.chars().count() <= SNIPPET_CHARS + 2);
+        assert_eq!(snippet("短文本", &[]), "短文本");
+    }
+}

@@ -1,0 +1,205 @@
+//! `appliance`: the on-premise RAG appliance in one binary.
+//!
+//! This file parses arguments, sets up logging and hands over to the commands; the work is
+//! done by the engine and the library crates.
+
+mod audit;
+mod commands;
+mod db;
+mod engine;
+mod eval;
+mod models;
+mod server;
+mod settings;
+mod users;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Private, on-premise search and question answering over your own documents.
+#[derive(Debug, Parser)]
+#[command(name = "appliance", version, about, propagate_version = true)]
+struct Cli {
+    /// Directory for everything the appliance writes (database, indexes).
+    #[arg(long, global = true, default_value = "data", env = "APPLIANCE_DATA_DIR")]
+    data_dir: PathBuf,
+    /// Directory holding the model files (shared by several data directories).
+    #[arg(long, global = true, default_value = "models", env = "APPLIANCE_MODELS_DIR")]
+    models_dir: PathBuf,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the web UI and the HTTP API.
+    Serve(ServeArgs),
+    /// Parse, chunk, embed and index documents (files or directories).
+    Ingest(IngestArgs),
+    /// Search the knowledge base (hybrid BM25 + vector search).
+    Search(SearchArgs),
+    /// Ask a question and get an answer grounded in the documents, with citations.
+    Ask(AskArgs),
+    /// Measure retrieval or answer quality on an evaluation set.
+    #[command(subcommand)]
+    Eval(EvalCommand),
+    /// Check the local model files.
+    #[command(subcommand)]
+    Models(ModelsCommand),
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Inspect the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: SocketAddr,
+    /// Files or directories to ingest in the background once the server is up.
+    #[arg(long, num_args = 1..)]
+    ingest: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+struct IngestArgs {
+    /// Files or directories (searched recursively for supported files).
+    #[arg(required = true)]
+    paths: Vec<PathBuf>,
+    /// Group allowed to read the documents (repeatable); implies not public.
+    #[arg(long = "group")]
+    groups: Vec<String>,
+    /// Print one JSON summary on the last line of stdout instead of progress.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct SearchArgs {
+    /// What to look for.
+    query: String,
+    /// Number of results.
+    #[arg(long, short = 'k', default_value_t = 10)]
+    k: usize,
+    /// Retrieval mode.
+    #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
+    mode: Mode,
+    /// Print one JSON object on the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct AskArgs {
+    /// The question.
+    question: String,
+    /// Print one JSON object on the last line of stdout (after the streamed answer).
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Mode {
+    Bm25,
+    Dense,
+    Hybrid,
+}
+
+impl From<Mode> for engine::SearchMode {
+    fn from(mode: Mode) -> Self {
+        match mode {
+            Mode::Bm25 => engine::SearchMode::Keyword,
+            Mode::Dense => engine::SearchMode::Dense,
+            Mode::Hybrid => engine::SearchMode::Hybrid,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum EvalCommand {
+    /// Index a corpus in a temporary directory and score retrieval (nDCG, recall, MRR, latency).
+    Retrieval(eval::RetrievalArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum ModelsCommand {
+    /// Re-check every model file against the manifest (size and sha256).
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; prints a generated password unless --password-stdin is given.
+    Add {
+        username: String,
+        /// admin, editor or employee.
+        #[arg(long, default_value = "employee")]
+        role: String,
+        /// Group the user belongs to (repeatable).
+        #[arg(long = "group")]
+        groups: Vec<String>,
+        /// Read the password from the first line of standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List,
+    /// Set a user's password (read from standard input) and end their sessions.
+    Passwd { username: String },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain: detects any edited or deleted row.
+    Verify,
+}
+
+fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tantivy=warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("error: starting the runtime: {error}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let settings = settings::Settings::new(cli.data_dir, cli.models_dir)?;
+    match cli.command {
+        Command::Serve(args) => server::serve(settings, args.listen, args.ingest).await,
+        Command::Ingest(args) => commands::ingest(settings, &args.paths, args.groups, args.json).await,
+        Command::Search(args) => commands::search(settings, &args.query, args.k, args.mode.into(), args.json).await,
+        Command::Ask(args) => commands::ask(settings, &args.question, args.json).await,
+        Command::Eval(EvalCommand::Retrieval(args)) => eval::retrieval(settings, args).await,
+        Command::Models(ModelsCommand::Verify) => commands::verify_models(&settings),
+        Command::User(UserCommand::Add {
+            username,
+            role,
+            groups,
+            password_stdin,
+        }) => commands::user_add(settings, &username, &role, &groups, password_stdin).await,
+        Command::User(UserCommand::List) => commands::user_list(settings).await,
+        Command::User(UserCommand::Passwd { username }) => commands::user_passwd(settings, &username).await,
+        Command::Audit(AuditCommand::Verify) => commands::audit_verify(settings).await,
+    }
+}

@@ -1,0 +1,161 @@
+//! The local models: where their files are, loading them once, and verifying them.
+//!
+//! Models load lazily (a `search` needs no generator) and at most once per process. The
+//! manifest written by `scripts/fetch-models.sh` lists every file with its size and
+//! sha256; `appliance models verify` re-checks them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use anyhow::{Context, bail};
+use llm::e5::{E5Embedder, E5Options};
+use llm::{Embedder, Generator, LocalGenerator};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+pub const EMBEDDER_FILE: &str = "e5-small-q4.bin";
+pub const GENERATOR_FILE: &str = "qwen2.5-coder-0.5b-instruct.gguf";
+const FIX_HINT: &str = "run `scripts/fetch-models.sh MODELS_DIR` (or copy a verified models directory)";
+
+/// Lazily loaded models shared by the CLI and the server.
+pub struct Models {
+    dir: PathBuf,
+    embedder_options: E5Options,
+    generator_file: String,
+    embedder: Mutex<Option<Arc<dyn Embedder>>>,
+    generator: Mutex<Option<Arc<dyn Generator>>>,
+}
+
+impl Models {
+    pub fn new(dir: &Path, embedder_options: E5Options, generator_file: &str) -> Self {
+        Self {
+            dir: dir.to_owned(),
+            embedder_options,
+            generator_file: generator_file.to_owned(),
+            embedder: Mutex::new(None),
+            generator: Mutex::new(None),
+        }
+    }
+
+    /// The embedder, loaded on first use (blocking: call from a blocking thread).
+    pub fn embedder(&self) -> anyhow::Result<Arc<dyn Embedder>> {
+        let mut slot = self.embedder.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(embedder) = slot.as_ref() {
+            return Ok(embedder.clone());
+        }
+        let path = self.dir.join(EMBEDDER_FILE);
+        let embedder: Arc<dyn Embedder> = Arc::new(
+            E5Embedder::load(&path, self.embedder_options)
+                .with_context(|| format!("loading the embedding model; {FIX_HINT}"))?,
+        );
+        *slot = Some(embedder.clone());
+        Ok(embedder)
+    }
+
+    /// The generator, loaded on first use (blocking: call from a blocking thread).
+    pub fn generator(&self) -> anyhow::Result<Arc<dyn Generator>> {
+        let mut slot = self.generator.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(generator) = slot.as_ref() {
+            return Ok(generator.clone());
+        }
+        let path = self.dir.join(&self.generator_file);
+        let generator: Arc<dyn Generator> =
+            Arc::new(LocalGenerator::load(&path).with_context(|| format!("loading the generator; {FIX_HINT}"))?);
+        *slot = Some(generator.clone());
+        Ok(generator)
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Manifest {
+    models: Vec<ManifestEntry>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ManifestEntry {
+    role: String,
+    file: String,
+    bytes: u64,
+    sha256: String,
+}
+
+/// One verified file.
+#[derive(Debug, serde::Serialize)]
+pub struct VerifiedFile {
+    pub role: String,
+    pub file: String,
+    pub bytes: u64,
+    pub sha256: String,
+}
+
+fn sha256_file(path: &Path) -> anyhow::Result<String> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 20];
+    loop {
+        let read = file.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+    }
+    Ok(hex::encode(hasher.finalize()))
+}
+
+/// Re-checks every file of the manifest in `dir` (size, then sha256).
+pub fn verify(dir: &Path) -> anyhow::Result<Vec<VerifiedFile>> {
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("no model manifest at {}; {FIX_HINT}", manifest_path.display()))?;
+    let manifest: Manifest =
+        serde_json::from_str(&text).with_context(|| format!("{} is not a valid manifest", manifest_path.display()))?;
+    let mut verified = Vec::new();
+    for entry in manifest.models {
+        let path = dir.join(&entry.file);
+        let metadata = std::fs::metadata(&path)
+            .with_context(|| format!("model file {} is missing; {FIX_HINT}", path.display()))?;
+        if metadata.len() != entry.bytes {
+            bail!(
+                "model file {} has {} bytes, the manifest says {}; {FIX_HINT}",
+                path.display(),
+                metadata.len(),
+                entry.bytes
+            );
+        }
+        let actual = sha256_file(&path)?;
+        if actual != entry.sha256 {
+            bail!(
+                "model file {} is corrupt (sha256 {actual}, expected {}); {FIX_HINT}",
+                path.display(),
+                entry.sha256
+            );
+        }
+        verified.push(VerifiedFile {
+            role: entry.role,
+            file: entry.file,
+            bytes: entry.bytes,
+            sha256: actual,
+        });
+    }
+    Ok(verified)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_detects_missing_and_corrupt_files() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(verify(dir.path()).unwrap_err().to_string().contains("fetch-models.sh"));
+        std::fs::write(dir.path().join("m.bin"), b"hello").unwrap();
+        let good = "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824";
+        let manifest =
+            |sha: &str| format!(r#"{{"models":[{{"role":"embedder","file":"m.bin","bytes":5,"sha256":"{sha}"}}]}}"#);
+        std::fs::write(dir.path().join("manifest.json"), manifest(good)).unwrap();
+        assert_eq!(verify(dir.path()).unwrap().len(), 1);
+        std::fs::write(dir.path().join("manifest.json"), manifest(&"0".repeat(64))).unwrap();
+        assert!(verify(dir.path()).unwrap_err().to_string().contains("corrupt"));
+    }
+}

@@ -1,0 +1,103 @@
+//! Run-time settings: where data and models live, and the knobs of ingest and answering.
+//!
+//! Compiled-in defaults, overridden by `APPLIANCE__KEY` environment variables (for example
+//! `APPLIANCE__ANSWER_PASSAGES=3`). Unknown `APPLIANCE__` keys are an error, so a typo
+//! never silently does nothing.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+
+/// Validated settings.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub data_dir: PathBuf,
+    pub models_dir: PathBuf,
+    /// Most embedding-model tokens in one chunk.
+    pub chunk_max_tokens: usize,
+    /// Tokens repeated between consecutive chunks.
+    pub chunk_overlap_tokens: usize,
+    /// Candidates each retriever returns before fusion.
+    pub retrieve_candidates: usize,
+    /// Passages given to the generator.
+    pub answer_passages: usize,
+    /// Generator-token budget for all passages of a prompt.
+    pub answer_passage_tokens: usize,
+    /// Most tokens an answer may have.
+    pub answer_max_tokens: usize,
+    /// Below this best dense similarity, with no keyword match, the question is refused
+    /// before generation (e5 scores unrelated text around 0.7-0.8).
+    pub refuse_below_similarity: f32,
+    /// Keep e5's layer weights 4-bit instead of f32.
+    pub embedder_quantized: bool,
+    /// The generator's GGUF file name inside the models directory.
+    pub generator_file: String,
+}
+
+impl Settings {
+    pub fn new(data_dir: PathBuf, models_dir: PathBuf) -> anyhow::Result<Self> {
+        let mut settings = Self {
+            data_dir,
+            models_dir,
+            chunk_max_tokens: 200,
+            chunk_overlap_tokens: 32,
+            retrieve_candidates: 50,
+            answer_passages: 4,
+            answer_passage_tokens: 900,
+            answer_max_tokens: 256,
+            refuse_below_similarity: 0.78,
+            embedder_quantized: false,
+            generator_file: crate::models::GENERATOR_FILE.to_owned(),
+        };
+        for (key, value) in std::env::vars() {
+            let Some(name) = key.strip_prefix("APPLIANCE__") else {
+                continue;
+            };
+            settings
+                .set(&name.to_lowercase(), &value)
+                .with_context(|| format!("environment variable {key}"))?;
+        }
+        Ok(settings)
+    }
+
+    fn set(&mut self, name: &str, value: &str) -> anyhow::Result<()> {
+        fn number<T: std::str::FromStr>(value: &str) -> anyhow::Result<T> {
+            value
+                .parse()
+                .ok()
+                .with_context(|| format!("{value:?} is not a valid number"))
+        }
+        match name {
+            "chunk_max_tokens" => self.chunk_max_tokens = number(value)?,
+            "chunk_overlap_tokens" => self.chunk_overlap_tokens = number(value)?,
+            "retrieve_candidates" => self.retrieve_candidates = number(value)?,
+            "answer_passages" => self.answer_passages = number(value)?,
+            "answer_passage_tokens" => self.answer_passage_tokens = number(value)?,
+            "answer_max_tokens" => self.answer_max_tokens = number(value)?,
+            "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,
+            "embedder_quantized" => self.embedder_quantized = matches!(value, "1" | "true" | "yes"),
+            "generator_file" => self.generator_file = value.to_owned(),
+            other => bail!("unknown setting {other:?}"),
+        }
+        if self.chunk_max_tokens == 0 || self.chunk_overlap_tokens >= self.chunk_max_tokens {
+            bail!("chunk_overlap_tokens must be smaller than chunk_max_tokens, which must be positive");
+        }
+        Ok(())
+    }
+
+    pub fn database_path(&self) -> PathBuf {
+        self.data_dir.join("appliance.sqlite")
+    }
+    pub fn keyword_dir(&self) -> PathBuf {
+        self.data_dir.join("keyword")
+    }
+    pub fn vector_dir(&self) -> PathBuf {
+        self.data_dir.join("vectors")
+    }
+    pub fn chunker(&self) -> ingest::chunk::ChunkerConfig {
+        ingest::chunk::ChunkerConfig {
+            max_tokens: self.chunk_max_tokens,
+            overlap_tokens: self.chunk_overlap_tokens,
+        }
+    }
+}

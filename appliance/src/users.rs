@@ -1,0 +1,229 @@
+//! User accounts (argon2id password hashes) and login sessions.
+
+use anyhow::{Context, bail};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use rand::Rng;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+use sqlx::{Row, SqlitePool};
+
+/// Session lifetime.
+pub const SESSION_SECONDS: i64 = 8 * 3600;
+
+/// A user as the rest of the appliance sees it.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct User {
+    pub id: i64,
+    pub username: String,
+    pub role: String,
+    pub groups: Vec<String>,
+    pub disabled: bool,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.role == "admin"
+    }
+}
+
+/// argon2id with OWASP's minimum parameters (19 MiB, 2 iterations, 1 lane).
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash_password(password: &str) -> anyhow::Result<String> {
+    if password.chars().count() < 8 {
+        bail!("the password must have at least 8 characters");
+    }
+    let salt_bytes: [u8; 16] = rand::rng().random();
+    let salt = SaltString::encode_b64(&salt_bytes).map_err(|error| anyhow::anyhow!("{error}"))?;
+    Ok(hasher()
+        .hash_password(password.as_bytes(), &salt)
+        .map_err(|error| anyhow::anyhow!("hashing the password: {error}"))?
+        .to_string())
+}
+
+fn password_matches(password: &str, stored: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|parsed| hasher().verify_password(password.as_bytes(), &parsed).is_ok())
+        .unwrap_or(false)
+}
+
+/// A random password for the first administrator.
+pub fn random_password() -> String {
+    const ALPHABET: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz23456789";
+    let mut rng = rand::rng();
+    (0..16)
+        .map(|_| ALPHABET[rng.random_range(0..ALPHABET.len())] as char)
+        .collect()
+}
+
+fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> User {
+    let groups_json: String = row.get("groups_json");
+    User {
+        id: row.get("id"),
+        username: row.get("username"),
+        role: row.get("role"),
+        groups: serde_json::from_str(&groups_json).unwrap_or_default(),
+        disabled: row.get::<i64, _>("disabled") != 0,
+    }
+}
+
+pub async fn add(
+    pool: &SqlitePool,
+    username: &str,
+    password: &str,
+    role: &str,
+    groups: &[String],
+) -> anyhow::Result<User> {
+    if !matches!(role, "admin" | "editor" | "employee") {
+        bail!("unknown role {role:?}: expected admin, editor or employee");
+    }
+    if username.trim().is_empty() || username.chars().any(char::is_control) {
+        bail!("the user name must be non-empty printable text");
+    }
+    let hash = hash_password(password)?;
+    let id = sqlx::query("INSERT INTO users (username, password_hash, role, groups_json) VALUES (?, ?, ?, ?)")
+        .bind(username)
+        .bind(hash)
+        .bind(role)
+        .bind(serde_json::to_string(groups)?)
+        .execute(pool)
+        .await
+        .with_context(|| format!("adding user {username:?} (does it exist already?)"))?
+        .last_insert_rowid();
+    Ok(User {
+        id,
+        username: username.to_owned(),
+        role: role.to_owned(),
+        groups: groups.to_vec(),
+        disabled: false,
+    })
+}
+
+pub async fn list(pool: &SqlitePool) -> anyhow::Result<Vec<User>> {
+    let rows = sqlx::query("SELECT id, username, role, groups_json, disabled FROM users ORDER BY username")
+        .fetch_all(pool)
+        .await?;
+    Ok(rows.iter().map(user_from_row).collect())
+}
+
+pub async fn set_password(pool: &SqlitePool, username: &str, password: &str) -> anyhow::Result<()> {
+    let hash = hash_password(password)?;
+    let changed = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+        .bind(hash)
+        .bind(username)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        bail!("no user named {username:?}");
+    }
+    sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)")
+        .bind(username)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// The user if `password` is right and the account is enabled.
+pub async fn authenticate(pool: &SqlitePool, username: &str, password: &str) -> anyhow::Result<Option<User>> {
+    let row =
+        sqlx::query("SELECT id, username, role, groups_json, disabled, password_hash FROM users WHERE username = ?")
+            .bind(username)
+            .fetch_optional(pool)
+            .await?;
+    let Some(row) = row else {
+        // Spend the same time as a real check so user names cannot be probed by timing.
+        let _ = hash_password("timing-equaliser");
+        return Ok(None);
+    };
+    let stored: String = row.get("password_hash");
+    let user = user_from_row(&row);
+    let password = password.to_owned();
+    let matches = tokio::task::spawn_blocking(move || password_matches(&password, &stored)).await?;
+    Ok((matches && !user.disabled).then_some(user))
+}
+
+fn token_digest(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn unix_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|duration| duration.as_secs() as i64)
+        .unwrap_or_default()
+}
+
+/// A new session for `user`; only the token's hash is stored.
+pub async fn create_session(pool: &SqlitePool, user: &User) -> anyhow::Result<String> {
+    let token = hex::encode(rand::rng().random::<[u8; 32]>());
+    sqlx::query("INSERT INTO sessions (token_sha256, user_id, expires_at) VALUES (?, ?, ?)")
+        .bind(token_digest(&token))
+        .bind(user.id)
+        .bind(unix_now() + SESSION_SECONDS)
+        .execute(pool)
+        .await?;
+    Ok(token)
+}
+
+pub async fn session_user(pool: &SqlitePool, token: &str) -> anyhow::Result<Option<User>> {
+    let row = sqlx::query(
+        "SELECT users.id, username, role, groups_json, disabled FROM sessions \
+         JOIN users ON users.id = sessions.user_id WHERE token_sha256 = ? AND expires_at > ?",
+    )
+    .bind(token_digest(token))
+    .bind(unix_now())
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map(|row| user_from_row(&row)).filter(|user| !user.disabled))
+}
+
+pub async fn end_session(pool: &SqlitePool, token: &str) -> anyhow::Result<()> {
+    sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?")
+        .bind(token_digest(token))
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn login_and_sessions() {
+        let dir = tempfile::tempdir().unwrap();
+        let pool = crate::db::open(&dir.path().join("db.sqlite")).await.unwrap();
+        assert!(add(&pool, "bob", "short", "employee", &[]).await.is_err());
+        let bob = add(&pool, "bob", "correct horse", "employee", &["hr".into()])
+            .await
+            .unwrap();
+        assert!(
+            add(&pool, "bob", "another password", "employee", &[]).await.is_err(),
+            "duplicate"
+        );
+        assert_eq!(
+            authenticate(&pool, "bob", "correct horse").await.unwrap(),
+            Some(bob.clone())
+        );
+        assert_eq!(authenticate(&pool, "bob", "wrong horse!").await.unwrap(), None);
+        assert_eq!(authenticate(&pool, "nobody", "correct horse").await.unwrap(), None);
+        let token = create_session(&pool, &bob).await.unwrap();
+        assert_eq!(session_user(&pool, &token).await.unwrap(), Some(bob));
+        set_password(&pool, "bob", "battery staple").await.unwrap();
+        assert_eq!(
+            session_user(&pool, &token).await.unwrap(),
+            None,
+            "password change ends sessions"
+        );
+        let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+    }
+}

@@ -1,0 +1,298 @@
+//! The `Generator` seam and its local implementation on candle's quantised GGUF models.
+//!
+//! One model instance holds a KV cache, so generations are serialised through a mutex:
+//! on a 2-core box two concurrent generations would each run at less than half speed.
+
+use std::fs::File;
+use std::path::Path;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use candle_core::quantized::gguf_file;
+use candle_core::{Device, Tensor};
+use candle_transformers::generation::{LogitsProcessor, Sampling};
+use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2};
+use tokenizers::Tokenizer;
+
+use crate::gguf_tokenizer::tokenizer_from_gguf;
+use crate::{Error, Result};
+
+/// A chat turn handed to a generator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// Who speaks a [`ChatMessage`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    System,
+    User,
+    Assistant,
+}
+
+impl Role {
+    fn as_str(self) -> &'static str {
+        match self {
+            Role::System => "system",
+            Role::User => "user",
+            Role::Assistant => "assistant",
+        }
+    }
+}
+
+/// What to generate.
+#[derive(Debug, Clone)]
+pub struct GenerationRequest {
+    pub messages: Vec<ChatMessage>,
+    pub max_tokens: usize,
+    /// Generation stops before any of these strings.
+    pub stop: Vec<String>,
+}
+
+/// Measured figures of one generation.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct GenerationStats {
+    pub prompt_tokens: usize,
+    pub generated_tokens: usize,
+    pub prefill_seconds: f64,
+    pub decode_seconds: f64,
+    /// Generation ended on one of the request's stop strings.
+    pub hit_stop_string: bool,
+}
+
+impl GenerationStats {
+    pub fn prefill_tokens_per_second(&self) -> f64 {
+        self.prompt_tokens as f64 / self.prefill_seconds.max(1e-9)
+    }
+    pub fn decode_tokens_per_second(&self) -> f64 {
+        self.generated_tokens.saturating_sub(1) as f64 / self.decode_seconds.max(1e-9)
+    }
+}
+
+/// A text generator: local weights or a remote server.
+pub trait Generator: Send + Sync {
+    /// Streams the answer to `on_text`; returning `false` from it cancels the generation.
+    fn generate(&self, request: &GenerationRequest, on_text: &mut dyn FnMut(&str) -> bool) -> Result<GenerationStats>;
+    /// Number of tokens `text` takes in this generator's vocabulary.
+    fn count_tokens(&self, text: &str) -> usize;
+    /// A stable name for the audit log.
+    fn model_id(&self) -> &str;
+}
+
+enum Architecture {
+    Qwen2(quantized_qwen2::ModelWeights),
+    Llama(quantized_llama::ModelWeights),
+    Gemma3(quantized_gemma3::ModelWeights),
+}
+
+impl Architecture {
+    fn forward(&mut self, input: &Tensor, position: usize) -> candle_core::Result<Tensor> {
+        match self {
+            Architecture::Qwen2(model) => model.forward(input, position),
+            Architecture::Llama(model) => model.forward(input, position),
+            Architecture::Gemma3(model) => model.forward(input, position),
+        }
+    }
+
+    fn clear_kv_cache(&mut self) {
+        match self {
+            Architecture::Qwen2(model) => model.clear_kv_cache(),
+            // These two reset their cache when `forward` starts again at position 0.
+            Architecture::Llama(_) | Architecture::Gemma3(_) => {}
+        }
+    }
+}
+
+/// A GGUF model run on the CPU with candle.
+pub struct LocalGenerator {
+    model: Mutex<Architecture>,
+    tokenizer: Tokenizer,
+    stop_ids: Vec<u32>,
+    chat_template: ChatTemplate,
+    model_id: String,
+}
+
+impl std::fmt::Debug for LocalGenerator {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("LocalGenerator")
+            .field("model_id", &self.model_id)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ChatTemplate {
+    ChatMl,
+    Gemma,
+}
+
+impl LocalGenerator {
+    /// Loads a GGUF file of a supported architecture (qwen2, llama, gemma3).
+    pub fn load(path: &Path) -> Result<Self> {
+        if !path.exists() {
+            return Err(Error::MissingModel { path: path.into() });
+        }
+        let malformed = |reason: String| Error::MalformedModel {
+            path: path.into(),
+            reason,
+        };
+        let mut file = File::open(path)?;
+        let content = gguf_file::Content::read(&mut file).map_err(|error| malformed(error.to_string()))?;
+        let architecture = content
+            .metadata
+            .get("general.architecture")
+            .and_then(|value| value.to_string().ok())
+            .cloned()
+            .unwrap_or_default();
+        let (tokenizer, stop_ids) = tokenizer_from_gguf(&content).map_err(malformed)?;
+        let device = Device::Cpu;
+        let (model, chat_template) = match architecture.as_str() {
+            "qwen2" => (
+                Architecture::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &device)?),
+                ChatTemplate::ChatMl,
+            ),
+            "llama" => (
+                Architecture::Llama(quantized_llama::ModelWeights::from_gguf(content, &mut file, &device)?),
+                ChatTemplate::ChatMl,
+            ),
+            "gemma3" => (
+                Architecture::Gemma3(quantized_gemma3::ModelWeights::from_gguf(content, &mut file, &device)?),
+                ChatTemplate::Gemma,
+            ),
+            other => return Err(malformed(format!("unsupported architecture {other:?}"))),
+        };
+        let model_id = path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        Ok(Self {
+            model: Mutex::new(model),
+            tokenizer,
+            stop_ids,
+            chat_template,
+            model_id,
+        })
+    }
+
+    /// The prompt text for `messages` in the model's chat format, ending where the
+    /// assistant's answer begins.
+    pub fn render(&self, messages: &[ChatMessage]) -> String {
+        let mut prompt = String::new();
+        match self.chat_template {
+            ChatTemplate::ChatMl => {
+                for message in messages {
+                    prompt.push_str(&format!(
+                        "<|im_start|>{}\n{}<|im_end|>\n",
+                        message.role.as_str(),
+                        message.content
+                    ));
+                }
+                prompt.push_str("<|im_start|>assistant\n");
+            }
+            ChatTemplate::Gemma => {
+                let mut pending_system = String::new();
+                for message in messages {
+                    match message.role {
+                        Role::System => pending_system = format!("{}\n\n", message.content),
+                        Role::User => prompt.push_str(&format!(
+                            "<start_of_turn>user\n{}{}<end_of_turn>\n",
+                            std::mem::take(&mut pending_system),
+                            message.content
+                        )),
+                        Role::Assistant => {
+                            prompt.push_str(&format!("<start_of_turn>model\n{}<end_of_turn>\n", message.content))
+                        }
+                    }
+                }
+                prompt.push_str("<start_of_turn>model\n");
+            }
+        }
+        prompt
+    }
+
+    /// Token ids of `text`, special tokens recognised.
+    pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
+        let encoding = self.tokenizer.encode(text, false).map_err(Error::tokenizer)?;
+        Ok(encoding.get_ids().to_vec())
+    }
+}
+
+/// Greedy decoding with a mild repetition penalty: grounded answers should be
+/// reproducible, and a 0.5B model loops without the penalty.
+const REPEAT_PENALTY: f32 = 1.1;
+const REPEAT_WINDOW: usize = 64;
+
+impl Generator for LocalGenerator {
+    fn generate(&self, request: &GenerationRequest, on_text: &mut dyn FnMut(&str) -> bool) -> Result<GenerationStats> {
+        let prompt = self.render(&request.messages);
+        let prompt_ids = self.encode(&prompt)?;
+        let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        model.clear_kv_cache();
+        let device = Device::Cpu;
+        let mut sampler = LogitsProcessor::from_sampling(0, Sampling::ArgMax);
+        let mut stats = GenerationStats {
+            prompt_tokens: prompt_ids.len(),
+            ..GenerationStats::default()
+        };
+
+        let started = Instant::now();
+        let input = Tensor::new(prompt_ids.as_slice(), &device)?.unsqueeze(0)?;
+        let mut logits = model.forward(&input, 0)?.squeeze(0)?;
+        stats.prefill_seconds = started.elapsed().as_secs_f64();
+
+        let decode_started = Instant::now();
+        let mut generated: Vec<u32> = Vec::new();
+        let mut emitted_bytes = 0usize;
+        let mut position = prompt_ids.len();
+        while generated.len() < request.max_tokens {
+            let window_start = generated.len().saturating_sub(REPEAT_WINDOW);
+            let penalised =
+                candle_transformers::utils::apply_repeat_penalty(&logits, REPEAT_PENALTY, &generated[window_start..])?;
+            let next = sampler.sample(&penalised)?;
+            if self.stop_ids.contains(&next) {
+                break;
+            }
+            generated.push(next);
+            let text = self.tokenizer.decode(&generated, true).map_err(Error::tokenizer)?;
+            // Hold back text that could still become a stop string or an incomplete character.
+            let mut visible = text.len();
+            let mut stopped = false;
+            for stop in &request.stop {
+                if let Some(index) = text.find(stop.as_str()) {
+                    visible = visible.min(index);
+                    stopped = true;
+                }
+            }
+            if text.ends_with('\u{FFFD}') && !stopped {
+                visible = visible.min(text.len() - '\u{FFFD}'.len_utf8());
+            }
+            if visible > emitted_bytes && text.is_char_boundary(visible) && text.is_char_boundary(emitted_bytes) {
+                if !on_text(&text[emitted_bytes..visible]) {
+                    return Err(Error::Cancelled);
+                }
+                emitted_bytes = visible;
+            }
+            if stopped {
+                stats.hit_stop_string = true;
+                break;
+            }
+            let input = Tensor::new(&[next], &device)?.unsqueeze(0)?;
+            logits = model.forward(&input, position)?.squeeze(0)?;
+            position += 1;
+        }
+        stats.generated_tokens = generated.len();
+        stats.decode_seconds = decode_started.elapsed().as_secs_f64();
+        Ok(stats)
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.encode(text).map(|ids| ids.len()).unwrap_or(text.len() / 3)
+    }
+
+    fn model_id(&self) -> &str {
+        &self.model_id
+    }
+}

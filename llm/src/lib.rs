@@ -1,0 +1,32 @@
+//! Local inference for the appliance: the e5 embedder, GGUF generators, the grounded prompt
+//! and citation handling.
+//!
+//! Everything runs in-process with candle on the CPU; nothing here opens a network
+//! connection. The [`Embedder`] and [`Generator`] traits are the seams the appliance holds
+//! as `Arc<dyn ...>`, so a remote inference server can replace the local models.
+
+pub mod citations;
+pub mod e5;
+mod error;
+mod generator;
+mod gguf_tokenizer;
+pub mod prompt;
+
+pub use error::{Error, Result};
+pub use generator::{ChatMessage, GenerationRequest, GenerationStats, Generator, LocalGenerator, Role};
+
+/// Turns text into vectors for the vector store.
+pub trait Embedder: Send + Sync {
+    /// Length of every vector.
+    fn dimension(&self) -> usize;
+    /// Embeds document passages (the model's passage mode).
+    fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>>;
+    /// Embeds a search query (the model's query mode).
+    fn embed_query(&self, text: &str) -> Result<Vec<f32>>;
+    /// Tokens `text` takes in the model's vocabulary, for sizing chunks.
+    fn count_tokens(&self, text: &str) -> usize;
+    /// The most tokens one input may have.
+    fn max_tokens(&self) -> usize;
+    /// A stable name, recorded with every stored vector.
+    fn model_id(&self) -> &str;
+}

@@ -1,0 +1,65 @@
+//! The candle e5 embedder reproduces the reference engine's vectors.
+
+use llm::Embedder;
+use llm::e5::{E5Embedder, E5Options, cosine};
+use serde_json::Value;
+
+fn reference() -> Vec<(String, String, Vec<f32>)> {
+    let text = include_str!("../fixtures/e5_reference.jsonl");
+    text.lines()
+        .map(|line| {
+            let value: Value = serde_json::from_str(line).expect("fixture line is JSON");
+            let vector = value["embedding"]
+                .as_array()
+                .expect("embedding array")
+                .iter()
+                .map(|number| number.as_f64().expect("number") as f32)
+                .collect();
+            (
+                value["mode"].as_str().expect("mode").to_owned(),
+                value["text"].as_str().expect("text").to_owned(),
+                vector,
+            )
+        })
+        .collect()
+}
+
+fn check(options: E5Options) {
+    let embedder = E5Embedder::load(&super::models_dir().join("e5-small-q4.bin"), options)
+        .expect("e5 model loads (run scripts/fetch-models.sh)");
+    let cases = reference();
+    assert_eq!(cases.len(), 10);
+    for (mode, text, expected) in cases {
+        let actual = match mode.as_str() {
+            "query" => embedder.embed_query(&text).unwrap(),
+            _ => embedder.embed_passages(&[&text]).unwrap().remove(0),
+        };
+        assert_eq!(actual.len(), 384);
+        let similarity = cosine(&actual, &expected);
+        assert!(similarity >= 0.999, "{mode} {text:?}: cosine {similarity}");
+    }
+}
+
+#[test]
+fn f32_layers_match_reference_vectors() {
+    check(E5Options { quantized: false });
+}
+
+#[test]
+fn quantized_layers_match_reference_vectors() {
+    check(E5Options { quantized: true });
+}
+
+#[test]
+fn related_texts_score_higher_than_unrelated() {
+    let embedder = E5Embedder::load(&super::models_dir().join("e5-small-q4.bin"), E5Options::default()).unwrap();
+    let query = embedder.embed_query("如何重置我的密码？").unwrap();
+    let passages = embedder
+        .embed_passages(&[
+            "修改账户密码的步骤：登录后进入个人设置。",
+            "The weather in Paris is mild in spring.",
+        ])
+        .unwrap();
+    assert!(cosine(&query, &passages[0]) > cosine(&query, &passages[1]));
+    assert!(embedder.count_tokens("hello world") >= 2);
+}

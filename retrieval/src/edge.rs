@@ -1,0 +1,210 @@
+//! The embedded default vector store: qdrant-edge, Qdrant's in-process engine, on disk.
+//!
+//! qdrant-edge 0.7 is synchronous, has no background optimiser and does not replay its
+//! write-ahead log on load, so this wrapper serialises writes, flushes after every batch
+//! (a batch that returned is durable) and leaves `optimize()` to the caller after ingest.
+//! The access filter is a payload condition evaluated inside the engine's search.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use qdrant_edge::external::serde_json::json;
+use qdrant_edge::{
+    Condition, CountRequest, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig, EdgeShard, EdgeVectorParams,
+    FieldCondition, FieldIndexOperations, Filter, JsonPath, Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType,
+    PointId, PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest, ScoringQuery,
+    UpdateOperation, WithPayloadInterface, WithVector,
+};
+
+use crate::{Access, Error, Result, ScoredChunk, VectorPoint, VectorStore};
+
+const DOCUMENT_FIELD: &str = "document";
+const ACCESS_FIELD: &str = "access";
+
+/// qdrant-edge shard holding one dense vector per chunk.
+pub struct EdgeVectorStore {
+    shard: EdgeShard,
+    dimension: usize,
+    /// Serialises updates, flushes and optimisation (qdrant-edge's flush panics otherwise).
+    write_lock: Mutex<()>,
+}
+
+impl std::fmt::Debug for EdgeVectorStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("EdgeVectorStore")
+            .field("dimension", &self.dimension)
+            .finish()
+    }
+}
+
+fn edge_error(error: impl std::fmt::Display) -> Error {
+    Error::VectorStore(error.to_string())
+}
+
+fn json_path(path: &str) -> JsonPath {
+    path.parse().expect("static JSON path is valid")
+}
+
+impl EdgeVectorStore {
+    /// Opens the shard in `directory`, creating it with cosine vectors of `dimension`.
+    pub fn open(directory: &Path, dimension: usize) -> Result<Self> {
+        std::fs::create_dir_all(directory)?;
+        let config = EdgeConfig::builder()
+            .vector(
+                DEFAULT_VECTOR_NAME,
+                EdgeVectorParams::builder(dimension, Distance::Cosine).build(),
+            )
+            .build();
+        let shard = EdgeShard::load(directory, Some(config)).map_err(edge_error)?;
+        let store = Self {
+            shard,
+            dimension,
+            write_lock: Mutex::new(()),
+        };
+        // Indexes are not persisted by qdrant-edge 0.7: declare them on every open.
+        for field in [DOCUMENT_FIELD, ACCESS_FIELD] {
+            store.update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(
+                CreateIndex {
+                    field_name: json_path(field),
+                    field_schema: Some(PayloadFieldSchema::FieldType(PayloadSchemaType::Keyword)),
+                },
+            )))?;
+        }
+        Ok(store)
+    }
+
+    fn update(&self, operation: UpdateOperation) -> Result<()> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.shard.update(operation).map_err(edge_error)?;
+        self.shard.flush();
+        Ok(())
+    }
+
+    fn check_dimension(&self, vector: &[f32]) -> Result<()> {
+        if vector.len() != self.dimension {
+            return Err(Error::InvalidVector {
+                expected: self.dimension,
+                actual: vector.len(),
+            });
+        }
+        Ok(())
+    }
+}
+
+impl VectorStore for EdgeVectorStore {
+    fn upsert(&self, points: Vec<VectorPoint>) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut persisted = Vec::with_capacity(points.len());
+        for point in points {
+            self.check_dimension(&point.vector)?;
+            let payload = json!({ DOCUMENT_FIELD: point.document, ACCESS_FIELD: point.access });
+            persisted.push(PointStruct::new(point.chunk_id, point.vector, payload).into());
+        }
+        self.update(UpdateOperation::PointOperation(PointOperations::UpsertPoints(
+            PointInsertOperations::PointsList(persisted),
+        )))
+    }
+
+    fn delete_document(&self, document: &str) -> Result<()> {
+        let filter = Filter::new_must(Condition::Field(FieldCondition::new_match(
+            json_path(DOCUMENT_FIELD),
+            Match::from(document.to_owned()),
+        )));
+        self.update(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(
+            filter,
+        )))
+    }
+
+    fn search(&self, vector: &[f32], limit: usize, access: &Access) -> Result<Vec<ScoredChunk>> {
+        self.check_dimension(vector)?;
+        let filter = match access {
+            Access::Everything => None,
+            Access::Tokens(tokens) if tokens.is_empty() => return Ok(Vec::new()),
+            Access::Tokens(tokens) => Some(Filter::new_must(Condition::Field(FieldCondition::new_match(
+                json_path(ACCESS_FIELD),
+                Match::from(tokens.clone()),
+            )))),
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let points = self
+            .shard
+            .query(QueryRequest {
+                prefetches: vec![],
+                query: Some(ScoringQuery::Vector(QueryEnum::Nearest(NamedQuery::default_dense(
+                    vector.to_vec(),
+                )))),
+                filter,
+                score_threshold: None,
+                limit,
+                offset: 0,
+                params: None,
+                with_vector: WithVector::Bool(false),
+                with_payload: WithPayloadInterface::Bool(false),
+            })
+            .map_err(edge_error)?;
+        Ok(points
+            .into_iter()
+            .filter_map(|point| match point.id {
+                PointId::NumId(chunk_id) => Some(ScoredChunk {
+                    chunk_id,
+                    score: point.score,
+                }),
+                PointId::Uuid(_) => None,
+            })
+            .collect())
+    }
+
+    fn count(&self) -> Result<usize> {
+        self.shard
+            .count(CountRequest {
+                filter: None,
+                exact: true,
+            })
+            .map_err(edge_error)
+    }
+
+    fn optimize(&self) -> Result<()> {
+        let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        self.shard.optimize().map_err(edge_error)?;
+        self.shard.flush();
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vector::conformance;
+
+    #[test]
+    fn edge_store_conforms() {
+        let directory = tempfile::tempdir().unwrap();
+        let store = EdgeVectorStore::open(directory.path(), 16).unwrap();
+        conformance::run(&store, 16);
+    }
+
+    #[test]
+    fn points_survive_reopen() {
+        let directory = tempfile::tempdir().unwrap();
+        {
+            let store = EdgeVectorStore::open(directory.path(), 8).unwrap();
+            store
+                .upsert(vec![VectorPoint {
+                    chunk_id: 9,
+                    document: "d".into(),
+                    vector: vec![1.0; 8],
+                    access: vec!["public".into()],
+                }])
+                .unwrap();
+        }
+        let store = EdgeVectorStore::open(directory.path(), 8).unwrap();
+        assert_eq!(store.count().unwrap(), 1);
+        let hits = store.search(&[1.0; 8], 1, &Access::member_of(&[])).unwrap();
+        assert_eq!(hits[0].chunk_id, 9);
+    }
+}

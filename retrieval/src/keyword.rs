@@ -1,0 +1,200 @@
+//! The BM25 keyword index on tantivy, with the permission filter inside the query.
+//!
+//! Each chunk is one tantivy document: its id, its document id, its text and title
+//! (analysed by the Chinese/English analyzer) and its access tokens. A search is
+//! `text-match AND access-match`, where the access clause scores zero, so filtering happens
+//! inside the index before ranking and never changes scores.
+
+use std::path::Path;
+use std::sync::Mutex;
+
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::{BooleanQuery, ConstScoreQuery, Occur, Query, TermQuery};
+use tantivy::schema::{
+    FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions, Value,
+};
+use tantivy::tokenizer::TextAnalyzer;
+use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::tokenizer::{ANALYZER_NAME, analyzer, token_texts};
+use crate::{Access, Result, ScoredChunk};
+
+/// A chunk as the keyword index sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct KeywordChunk {
+    pub chunk_id: u64,
+    pub document: String,
+    pub title: String,
+    pub text: String,
+    pub access: Vec<String>,
+}
+
+struct Fields {
+    chunk_id: Field,
+    document: Field,
+    title: Field,
+    text: Field,
+    access: Field,
+}
+
+/// The on-disk keyword index.
+pub struct KeywordIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    fields: Fields,
+    analyzer: Mutex<TextAnalyzer>,
+}
+
+impl std::fmt::Debug for KeywordIndex {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("KeywordIndex").finish_non_exhaustive()
+    }
+}
+
+const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
+
+fn schema() -> (Schema, Fields) {
+    let mut builder = Schema::builder();
+    let analysed = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(ANALYZER_NAME)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
+    let fields = Fields {
+        chunk_id: builder.add_u64_field("chunk_id", INDEXED | STORED | FAST),
+        document: builder.add_text_field("document", STRING | STORED),
+        title: builder.add_text_field("title", analysed.clone()),
+        text: builder.add_text_field("text", analysed),
+        access: builder.add_text_field("access", STRING),
+    };
+    (builder.build(), fields)
+}
+
+impl KeywordIndex {
+    /// Opens (or creates) the index in `directory`; `extra_words` is the domain dictionary.
+    pub fn open(directory: &Path, extra_words: &[String]) -> Result<Self> {
+        std::fs::create_dir_all(directory)?;
+        let (schema, fields) = schema();
+        let index = Index::open_or_create(MmapDirectory::open(directory)?, schema)?;
+        Self::from_index(index, fields, extra_words)
+    }
+
+    /// A throw-away index in memory (tests, evaluation).
+    pub fn in_memory(extra_words: &[String]) -> Result<Self> {
+        let (schema, fields) = schema();
+        Self::from_index(Index::create_in_ram(schema), fields, extra_words)
+    }
+
+    fn from_index(index: Index, fields: Fields, extra_words: &[String]) -> Result<Self> {
+        index.tokenizers().register(ANALYZER_NAME, analyzer(extra_words));
+        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        Ok(Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            fields,
+            analyzer: Mutex::new(analyzer(extra_words)),
+        })
+    }
+
+    /// Replaces all chunks of `document` with `chunks` in one commit: a searcher sees
+    /// either the old chunks or the new ones, never both or neither.
+    pub fn replace_document(&self, document: &str, chunks: &[KeywordChunk]) -> Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        writer.delete_term(Term::from_field_text(self.fields.document, document));
+        for chunk in chunks {
+            let mut tantivy_document = TantivyDocument::default();
+            tantivy_document.add_u64(self.fields.chunk_id, chunk.chunk_id);
+            tantivy_document.add_text(self.fields.document, &chunk.document);
+            tantivy_document.add_text(self.fields.title, &chunk.title);
+            tantivy_document.add_text(self.fields.text, &chunk.text);
+            for token in &chunk.access {
+                tantivy_document.add_text(self.fields.access, token);
+            }
+            writer.add_document(tantivy_document)?;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Removes every chunk of `document`.
+    pub fn delete_document(&self, document: &str) -> Result<()> {
+        self.replace_document(document, &[])
+    }
+
+    /// Best `limit` chunks for `query` that `access` may see, by BM25.
+    pub fn search(&self, query: &str, limit: usize, access: &Access) -> Result<Vec<ScoredChunk>> {
+        let tokens = {
+            let mut analyzer = self.analyzer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+            token_texts(&mut analyzer, query)
+        };
+        if tokens.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut text_clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for token in &tokens {
+            for field in [self.fields.text, self.fields.title] {
+                let term = Term::from_field_text(field, token);
+                text_clauses.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs)),
+                ));
+            }
+        }
+        let text_query: Box<dyn Query> = Box::new(BooleanQuery::new(text_clauses));
+        let query: Box<dyn Query> = match access {
+            Access::Everything => text_query,
+            Access::Tokens(tokens) => {
+                let access_clauses: Vec<(Occur, Box<dyn Query>)> = tokens
+                    .iter()
+                    .map(|token| {
+                        let term = Term::from_field_text(self.fields.access, token);
+                        let query: Box<dyn Query> = Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                        (Occur::Should, query)
+                    })
+                    .collect();
+                if access_clauses.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let access_query = ConstScoreQuery::new(Box::new(BooleanQuery::new(access_clauses)), 0.0);
+                Box::new(BooleanQuery::new(vec![
+                    (Occur::Must, text_query),
+                    (Occur::Must, Box::new(access_query) as Box<dyn Query>),
+                ]))
+            }
+        };
+        let searcher = self.reader.searcher();
+        let top = searcher.search(&query, &TopDocs::with_limit(limit).order_by_score())?;
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, address) in top {
+            let document: TantivyDocument = searcher.doc(address)?;
+            let chunk_id = document
+                .get_first(self.fields.chunk_id)
+                .and_then(|value| value.as_u64())
+                .unwrap_or_default();
+            hits.push(ScoredChunk { chunk_id, score });
+        }
+        Ok(hits)
+    }
+
+    /// Number of chunks in the index.
+    pub fn count(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The analyzer's tokens for `text`, for debugging and tests.
+    pub fn tokens(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.analyzer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        token_texts(&mut analyzer, text)
+    }
+
+    #[doc(hidden)]
+    pub fn index(&self) -> &Index {
+        &self.index
+    }
+}

@@ -1,0 +1,209 @@
+//! The `VectorStore` seam, its in-memory implementation and the conformance suite every
+//! implementation must pass.
+
+use std::collections::HashMap;
+use std::sync::RwLock;
+
+use crate::{Access, Error, Result, ScoredChunk};
+
+/// One embedded chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct VectorPoint {
+    pub chunk_id: u64,
+    pub document: String,
+    pub vector: Vec<f32>,
+    /// Access tokens, see [`crate::access`].
+    pub access: Vec<String>,
+}
+
+/// Nearest-neighbour search over chunk vectors with the permission filter inside.
+///
+/// Scores are cosine similarities (higher is closer). Implementations must apply `access`
+/// before ranking: a search returns the `limit` best chunks the caller may see.
+pub trait VectorStore: Send + Sync {
+    /// Inserts or replaces points.
+    fn upsert(&self, points: Vec<VectorPoint>) -> Result<()>;
+    /// Removes every point of `document`.
+    fn delete_document(&self, document: &str) -> Result<()>;
+    /// The `limit` nearest points to `vector` that `access` allows.
+    fn search(&self, vector: &[f32], limit: usize, access: &Access) -> Result<Vec<ScoredChunk>>;
+    /// Number of points stored.
+    fn count(&self) -> Result<usize>;
+    /// Builds search structures after a batch of writes (a no-op where not needed).
+    fn optimize(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Brute-force store in memory: for unit tests and as the reference implementation.
+#[derive(Debug)]
+pub struct MemoryVectorStore {
+    dimension: usize,
+    points: RwLock<HashMap<u64, VectorPoint>>,
+}
+
+impl MemoryVectorStore {
+    pub fn new(dimension: usize) -> Self {
+        Self {
+            dimension,
+            points: RwLock::new(HashMap::new()),
+        }
+    }
+}
+
+fn cosine(left: &[f32], right: &[f32]) -> f32 {
+    let dot: f32 = left.iter().zip(right).map(|(a, b)| a * b).sum();
+    let norms = left.iter().map(|a| a * a).sum::<f32>().sqrt() * right.iter().map(|b| b * b).sum::<f32>().sqrt();
+    dot / norms.max(f32::EPSILON)
+}
+
+impl VectorStore for MemoryVectorStore {
+    fn upsert(&self, points: Vec<VectorPoint>) -> Result<()> {
+        if let Some(bad) = points.iter().find(|point| point.vector.len() != self.dimension) {
+            return Err(Error::InvalidVector {
+                expected: self.dimension,
+                actual: bad.vector.len(),
+            });
+        }
+        let mut stored = self.points.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for point in points {
+            stored.insert(point.chunk_id, point);
+        }
+        Ok(())
+    }
+
+    fn delete_document(&self, document: &str) -> Result<()> {
+        let mut stored = self.points.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        stored.retain(|_, point| point.document != document);
+        Ok(())
+    }
+
+    fn search(&self, vector: &[f32], limit: usize, access: &Access) -> Result<Vec<ScoredChunk>> {
+        if vector.len() != self.dimension {
+            return Err(Error::InvalidVector {
+                expected: self.dimension,
+                actual: vector.len(),
+            });
+        }
+        let stored = self.points.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut hits: Vec<ScoredChunk> = stored
+            .values()
+            .filter(|point| access.allows(&point.access))
+            .map(|point| ScoredChunk {
+                chunk_id: point.chunk_id,
+                score: cosine(vector, &point.vector),
+            })
+            .collect();
+        hits.sort_by(|left, right| {
+            right
+                .score
+                .total_cmp(&left.score)
+                .then(left.chunk_id.cmp(&right.chunk_id))
+        });
+        hits.truncate(limit);
+        Ok(hits)
+    }
+
+    fn count(&self) -> Result<usize> {
+        Ok(self
+            .points
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .len())
+    }
+}
+
+/// The behaviour every [`VectorStore`] must show. `store` must be empty and use `dimension`.
+pub mod conformance {
+    use super::*;
+    use crate::access::{chunk_tokens, group_token};
+
+    fn unit(dimension: usize, hot: usize) -> Vec<f32> {
+        let mut vector = vec![0.01; dimension];
+        vector[hot % dimension] = 1.0;
+        vector
+    }
+
+    fn point(id: u64, document: &str, vector: Vec<f32>, groups: &[&str], public: bool) -> VectorPoint {
+        let groups: Vec<String> = groups.iter().map(|group| (*group).to_owned()).collect();
+        VectorPoint {
+            chunk_id: id,
+            document: document.to_owned(),
+            vector,
+            access: chunk_tokens(&groups, public),
+        }
+    }
+
+    /// Runs every check against `store`; panics with a message on the first failure.
+    pub fn run(store: &dyn VectorStore, dimension: usize) {
+        assert!(dimension >= 8, "the suite needs at least 8 dimensions");
+        assert_eq!(store.count().unwrap(), 0, "store must start empty");
+        store
+            .upsert(vec![
+                point(1, "doc-a", unit(dimension, 0), &[], true),
+                point(2, "doc-a", unit(dimension, 1), &[], true),
+                point(3, "doc-b", unit(dimension, 2), &["finance"], false),
+                point(4, "doc-c", unit(dimension, 3), &["hr"], false),
+                point(5, "doc-d", unit(dimension, 4), &[], false),
+            ])
+            .unwrap();
+        store.optimize().unwrap();
+        assert_eq!(store.count().unwrap(), 5);
+
+        // Nearest first, exact match scores highest.
+        let hits = store.search(&unit(dimension, 1), 3, &Access::Everything).unwrap();
+        assert_eq!(hits[0].chunk_id, 2, "{hits:?}");
+        assert!(hits.windows(2).all(|pair| pair[0].score >= pair[1].score), "{hits:?}");
+        assert!(hits.len() <= 3);
+
+        // The filter applies before ranking: the caller still gets `limit` allowed hits.
+        let finance = Access::member_of(&["finance".to_owned()]);
+        let hits = store.search(&unit(dimension, 3), 10, &finance).unwrap();
+        let ids: Vec<u64> = hits.iter().map(|hit| hit.chunk_id).collect();
+        assert!(!ids.contains(&4), "hr chunk leaked to finance: {ids:?}");
+        assert!(!ids.contains(&5), "chunk without access tokens leaked: {ids:?}");
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(sorted, vec![1, 2, 3]);
+
+        let hits = store
+            .search(&unit(dimension, 3), 1, &Access::Tokens(vec![group_token("hr")]))
+            .unwrap();
+        assert_eq!(hits.iter().map(|hit| hit.chunk_id).collect::<Vec<_>>(), vec![4]);
+        assert!(
+            store
+                .search(&unit(dimension, 0), 5, &Access::Tokens(vec![]))
+                .unwrap()
+                .is_empty()
+        );
+
+        // Upsert replaces; delete removes a whole document.
+        store
+            .upsert(vec![point(3, "doc-b", unit(dimension, 7), &["finance"], false)])
+            .unwrap();
+        assert_eq!(store.count().unwrap(), 5);
+        let hits = store.search(&unit(dimension, 7), 1, &finance).unwrap();
+        assert_eq!(hits[0].chunk_id, 3);
+        store.delete_document("doc-a").unwrap();
+        store.optimize().unwrap();
+        assert_eq!(store.count().unwrap(), 3);
+        let hits = store.search(&unit(dimension, 0), 10, &Access::Everything).unwrap();
+        assert!(
+            hits.iter().all(|hit| hit.chunk_id != 1 && hit.chunk_id != 2),
+            "{hits:?}"
+        );
+
+        // Wrong dimensions are an error, not a panic.
+        assert!(store.search(&[1.0, 0.0], 1, &Access::Everything).is_err());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_store_conforms() {
+        conformance::run(&MemoryVectorStore::new(16), 16);
+    }
+}
