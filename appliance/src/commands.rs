@@ -257,6 +257,21 @@ pub fn verify_models(settings: &Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub fn prepare_models(settings: &Settings) -> anyhow::Result<()> {
+    match crate::models::prepare(&settings.models_dir)? {
+        Some(report) => println!(
+            "re-quantised {} of {} tensors: {} -> {} bytes ({})",
+            report.converted,
+            report.tensors,
+            report.bytes_before,
+            report.bytes_after,
+            crate::models::PREPARED_GENERATOR_FILE
+        ),
+        None => println!("{} is ready", crate::models::PREPARED_GENERATOR_FILE),
+    }
+    Ok(())
+}
+
 fn read_password_line() -> anyhow::Result<String> {
     let mut line = String::new();
     std::io::stdin()

@@ -130,6 +130,8 @@ enum EvalCommand {
 enum ModelsCommand {
     /// Re-check every model file against the manifest (size and sha256).
     Verify,
+    /// Derive the fast re-quantised generator from the shipped one (run once at setup).
+    Prepare,
 }
 
 #[derive(Debug, Subcommand)]
@@ -192,6 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ask(args) => commands::ask(settings, &args.question, args.json).await,
         Command::Eval(EvalCommand::Retrieval(args)) => eval::retrieval(settings, args).await,
         Command::Models(ModelsCommand::Verify) => commands::verify_models(&settings),
+        Command::Models(ModelsCommand::Prepare) => commands::prepare_models(&settings),
         Command::User(UserCommand::Add {
             username,
             role,

@@ -16,23 +16,25 @@ use sha2::{Digest, Sha256};
 
 pub const EMBEDDER_FILE: &str = "e5-small-q4.bin";
 pub const GENERATOR_FILE: &str = "qwen2.5-coder-0.5b-instruct.gguf";
+/// The generator re-quantised by `appliance models prepare` (preferred when present).
+pub const PREPARED_GENERATOR_FILE: &str = "qwen2.5-coder-0.5b-instruct.q8.gguf";
 const FIX_HINT: &str = "run `scripts/fetch-models.sh MODELS_DIR` (or copy a verified models directory)";
 
 /// Lazily loaded models shared by the CLI and the server.
 pub struct Models {
     dir: PathBuf,
     embedder_options: E5Options,
-    generator_file: String,
+    generator_file: Option<String>,
     embedder: Mutex<Option<Arc<dyn Embedder>>>,
     generator: Mutex<Option<Arc<dyn Generator>>>,
 }
 
 impl Models {
-    pub fn new(dir: &Path, embedder_options: E5Options, generator_file: &str) -> Self {
+    pub fn new(dir: &Path, embedder_options: E5Options, generator_file: Option<&str>) -> Self {
         Self {
             dir: dir.to_owned(),
             embedder_options,
-            generator_file: generator_file.to_owned(),
+            generator_file: generator_file.map(str::to_owned),
             embedder: Mutex::new(None),
             generator: Mutex::new(None),
         }
@@ -59,7 +61,11 @@ impl Models {
         if let Some(generator) = slot.as_ref() {
             return Ok(generator.clone());
         }
-        let path = self.dir.join(&self.generator_file);
+        let path = match &self.generator_file {
+            Some(file) => self.dir.join(file),
+            None if self.dir.join(PREPARED_GENERATOR_FILE).exists() => self.dir.join(PREPARED_GENERATOR_FILE),
+            None => self.dir.join(GENERATOR_FILE),
+        };
         let generator: Arc<dyn Generator> =
             Arc::new(LocalGenerator::load(&path).with_context(|| format!("loading the generator; {FIX_HINT}"))?);
         *slot = Some(generator.clone());
@@ -67,17 +73,27 @@ impl Models {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, serde::Serialize)]
 struct Manifest {
+    #[serde(default = "manifest_format")]
+    format: u32,
     models: Vec<ManifestEntry>,
 }
 
-#[derive(Debug, Deserialize)]
+fn manifest_format() -> u32 {
+    1
+}
+
+#[derive(Debug, Deserialize, serde::Serialize)]
 struct ManifestEntry {
     role: String,
     file: String,
     bytes: u64,
     sha256: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    source: Option<String>,
 }
 
 /// One verified file.
@@ -101,6 +117,39 @@ fn sha256_file(path: &Path) -> anyhow::Result<String> {
         hasher.update(&buffer[..read]);
     }
     Ok(hex::encode(hasher.finalize()))
+}
+
+/// Re-quantises the shipped generator to fast kernel types (once) and records the result
+/// in the manifest, so `verify` covers it too.
+pub fn prepare(dir: &Path) -> anyhow::Result<Option<llm::requantize::RequantizeReport>> {
+    let manifest_path = dir.join("manifest.json");
+    let text = std::fs::read_to_string(&manifest_path)
+        .with_context(|| format!("no model manifest at {}; {FIX_HINT}", manifest_path.display()))?;
+    let mut manifest: Manifest = serde_json::from_str(&text)?;
+    let prepared = dir.join(PREPARED_GENERATOR_FILE);
+    if prepared.exists()
+        && manifest
+            .models
+            .iter()
+            .any(|entry| entry.file == PREPARED_GENERATOR_FILE)
+    {
+        return Ok(None);
+    }
+    let report = llm::requantize::requantize_gguf(&dir.join(GENERATOR_FILE), &prepared)
+        .with_context(|| format!("re-quantising the generator; {FIX_HINT}"))?;
+    manifest.models.retain(|entry| entry.file != PREPARED_GENERATOR_FILE);
+    manifest.models.push(ManifestEntry {
+        role: "generator".to_owned(),
+        file: PREPARED_GENERATOR_FILE.to_owned(),
+        bytes: std::fs::metadata(&prepared)?.len(),
+        sha256: sha256_file(&prepared)?,
+        name: Some("qwen2.5-coder-0.5b-instruct (Q8_0)".to_owned()),
+        source: Some(format!("appliance models prepare, from {GENERATOR_FILE}")),
+    });
+    let partial = dir.join("manifest.json.part");
+    std::fs::write(&partial, serde_json::to_string_pretty(&manifest)?)?;
+    std::fs::rename(&partial, &manifest_path)?;
+    Ok(Some(report))
 }
 
 /// Re-checks every file of the manifest in `dir` (size, then sha256).

@@ -30,8 +30,9 @@ pub struct Settings {
     pub refuse_below_similarity: f32,
     /// Keep e5's layer weights 4-bit instead of f32.
     pub embedder_quantized: bool,
-    /// The generator's GGUF file name inside the models directory.
-    pub generator_file: String,
+    /// The generator's GGUF file name inside the models directory (default: the prepared
+    /// re-quantised file if present, else the shipped one).
+    pub generator_file: Option<String>,
 }
 
 impl Settings {
@@ -47,7 +48,7 @@ impl Settings {
             answer_max_tokens: 256,
             refuse_below_similarity: 0.78,
             embedder_quantized: false,
-            generator_file: crate::models::GENERATOR_FILE.to_owned(),
+            generator_file: None,
         };
         for (key, value) in std::env::vars() {
             let Some(name) = key.strip_prefix("APPLIANCE__") else {
@@ -76,7 +77,7 @@ impl Settings {
             "answer_max_tokens" => self.answer_max_tokens = number(value)?,
             "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,
             "embedder_quantized" => self.embedder_quantized = matches!(value, "1" | "true" | "yes"),
-            "generator_file" => self.generator_file = value.to_owned(),
+            "generator_file" => self.generator_file = Some(value.to_owned()),
             other => bail!("unknown setting {other:?}"),
         }
         if self.chunk_max_tokens == 0 || self.chunk_overlap_tokens >= self.chunk_max_tokens {

@@ -117,6 +117,124 @@ pub fn best_supporting_passage(answer: &str, passages: &[&str], minimum: f32) ->
         .map(|(number, _)| number)
 }
 
+/// One sentence of an answer and whether the passages it cites support it.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct SentenceSupport {
+    pub text: String,
+    /// Passage numbers the sentence cites (after repair).
+    pub cited: Vec<usize>,
+    /// Best lexical overlap with a cited passage (0 to 1).
+    pub overlap: f32,
+    pub supported: bool,
+}
+
+/// Splits an answer into sentences; citation markers right after a sentence's full stop
+/// belong to that sentence.
+pub fn split_sentences(answer: &str) -> Vec<String> {
+    let marker_ranges = markers(answer);
+    let mut sentences = Vec::new();
+    let mut start = 0;
+    let mut characters = answer.char_indices().peekable();
+    while let Some((index, character)) = characters.next() {
+        if !matches!(character, '.' | '!' | '?' | '。' | '！' | '？' | '\n') {
+            continue;
+        }
+        // Don't split inside "3.5" or "e.g." style tokens: an ASCII stop needs a space or the end after it.
+        let next = characters.peek().map(|(_, next)| *next);
+        if character.is_ascii() && character != '\n' && next.is_some_and(|next| !next.is_whitespace() && next != '[') {
+            continue;
+        }
+        let mut end = index + character.len_utf8();
+        // Swallow following markers (with the spaces before them) into this sentence.
+        loop {
+            let rest = &answer[end..];
+            let skipped = rest.len() - rest.trim_start_matches([' ', '\t']).len();
+            match marker_ranges.iter().find(|(range, _)| range.start == end + skipped) {
+                Some((range, _)) => end = range.end,
+                None => break,
+            }
+        }
+        while characters.peek().is_some_and(|(position, _)| *position < end) {
+            characters.next();
+        }
+        sentences.push(answer[start..end].trim().to_owned());
+        start = end;
+    }
+    sentences.push(answer[start..].trim().to_owned());
+    sentences.retain(|sentence| !sentence.is_empty());
+    sentences
+}
+
+fn without_markers(sentence: &str) -> String {
+    let mut text = sentence.to_owned();
+    for (range, _) in markers(sentence).into_iter().rev() {
+        if text.is_char_boundary(range.start) && range.end <= text.len() {
+            text.replace_range(range, "");
+        }
+    }
+    text
+}
+
+/// Checks every sentence against the passages it cites. A sentence whose citation does not
+/// support it, but another passage does, is re-cited to that passage (small models often
+/// pick the wrong number); `minimum` is the overlap that counts as support.
+pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<SentenceSupport> {
+    let mut result = Vec::new();
+    for sentence in split_sentences(answer) {
+        let content = without_markers(&sentence);
+        if lexical_units(&content).is_empty() {
+            continue;
+        }
+        let mut cited = cited_numbers(&sentence, passages.len());
+        let best_cited = cited
+            .iter()
+            .map(|number| overlap(&content, passages[number - 1]))
+            .fold(0.0f32, f32::max);
+        let mut best = best_cited;
+        if best_cited < minimum
+            && let Some(number) = best_supporting_passage(&content, passages, minimum)
+        {
+            cited = vec![number];
+            best = overlap(&content, passages[number - 1]);
+        }
+        result.push(SentenceSupport {
+            text: content.trim().to_owned(),
+            supported: best >= minimum && !cited.is_empty(),
+            cited,
+            overlap: best,
+        });
+    }
+    result
+}
+
+/// The answer text rebuilt from verified sentences, each followed by its citations.
+pub fn render_verified(sentences: &[SentenceSupport]) -> String {
+    let mut rendered = String::new();
+    for sentence in sentences {
+        if !rendered.is_empty() && !is_cjk_text(&sentence.text) {
+            rendered.push(' ');
+        }
+        let text = sentence.text.trim_end();
+        let (body, stop) = match text.char_indices().last() {
+            Some((index, '.' | '!' | '?' | '。' | '！' | '？')) => (&text[..index], &text[index..]),
+            _ => (text, ""),
+        };
+        rendered.push_str(body.trim_end());
+        if !sentence.cited.is_empty() {
+            let numbers: Vec<String> = sentence.cited.iter().map(usize::to_string).collect();
+            rendered.push_str(&format!(" [{}]", numbers.join(", ")));
+        }
+        rendered.push_str(stop);
+    }
+    rendered
+}
+
+fn is_cjk_text(text: &str) -> bool {
+    text.chars()
+        .next()
+        .is_some_and(|c| ('\u{4E00}'..='\u{9FFF}').contains(&c))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,6 +248,28 @@ mod tests {
     #[test]
     fn dangling_markers_are_removed() {
         assert_eq!(drop_dangling_markers("A [1]. B [9]. C [1, 9].", 2), "A [1]. B . C [1].");
+    }
+
+    #[test]
+    fn sentences_keep_trailing_markers() {
+        assert_eq!(
+            split_sentences("It opens at 11:30 [2]. It closes at 14:00. [2] 食堂关门。[1]"),
+            vec!["It opens at 11:30 [2].", "It closes at 14:00. [2]", "食堂关门。[1]"]
+        );
+    }
+
+    #[test]
+    fn wrong_citations_are_repaired_and_unsupported_sentences_flagged() {
+        let passages = [
+            "The Wi-Fi password is BlueHarbor42.",
+            "食堂中午十一点半开门，下午两点关门。",
+        ];
+        let checked = verify_sentences("食堂下午两点关门 [1]。The moon is made of cheese [1].", &passages, 0.5);
+        assert_eq!(checked.len(), 2);
+        assert_eq!(checked[0].cited, vec![2], "re-cited to the passage that supports it");
+        assert!(checked[0].supported);
+        assert!(!checked[1].supported);
+        assert_eq!(render_verified(&checked[..1]), "食堂下午两点关门 [2]。");
     }
 
     #[test]

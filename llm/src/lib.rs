@@ -11,6 +11,7 @@ mod error;
 mod generator;
 mod gguf_tokenizer;
 pub mod prompt;
+pub mod requantize;
 
 pub use error::{Error, Result};
 pub use generator::{ChatMessage, GenerationRequest, GenerationStats, Generator, LocalGenerator, Role};

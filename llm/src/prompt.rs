@@ -56,15 +56,11 @@ pub fn is_chinese(text: &str) -> bool {
 /// The chat messages for a grounded answer.
 pub fn grounded_messages(system_prompt: &str, question: &str, passages: &[PromptPassage]) -> Vec<ChatMessage> {
     let mut user = String::new();
+    // Titles and pages stay out of the prompt: a small model tends to echo them as the answer.
     for (index, passage) in passages.iter().enumerate() {
-        let location = match passage.page {
-            Some(page) => format!("{}, page {page}", sanitize(&passage.title)),
-            None => sanitize(&passage.title),
-        };
         user.push_str(&format!(
-            "<passage id=\"{}\" source=\"{}\">\n{}\n</passage>\n\n",
+            "<passage id=\"{}\">\n{}\n</passage>\n\n",
             index + 1,
-            location.replace('"', "'"),
             sanitize(passage.text.trim())
         ));
     }
@@ -115,8 +111,8 @@ mod tests {
         ];
         let messages = grounded_messages(DEFAULT_SYSTEM_PROMPT, "How do I reset?", &passages);
         let user = &messages[1].content;
-        assert!(user.contains("<passage id=\"1\" source=\"Guide, page 3\">"));
-        assert!(user.contains("<passage id=\"2\" source=\"FAQ\">"));
+        assert!(user.contains("<passage id=\"1\">\nReset it."));
+        assert!(user.contains("<passage id=\"2\">\nSecond."));
         assert!(!user.contains("<|im_end|>") && !user.contains("<|im_start|>"));
         assert!(user.ends_with("cite the passage number like [1]."));
     }

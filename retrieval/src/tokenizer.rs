@@ -129,6 +129,14 @@ mod tests {
     }
 
     #[test]
+    fn traditional_and_simplified_share_tokens() {
+        let mut analyzer = analyzer(&[]);
+        let traditional = token_texts(&mut analyzer, "網絡設定");
+        let simplified = token_texts(&mut analyzer, "网络设定");
+        assert_eq!(traditional, simplified);
+    }
+
+    #[test]
     fn full_width_is_folded() {
         let mut analyzer = analyzer(&[]);
         assert_eq!(token_texts(&mut analyzer, "ＬＩＮＵＸ"), vec!["linux"]);

@@ -1,1 +1,83 @@
+//! End-to-end tests: the real `appliance` binary, the real models, real documents.
+//!
+//! The binary is `$APPLIANCE_BIN`, else `target/debug/appliance` (build the workspace
+//! first: `.ci/run` does). Models come from `$APPLIANCE_MODELS_DIR`, else `models/`; the
+//! documents from `../shared/eval/docs` (tests that need them fail loudly if it is absent).
 
+mod cli;
+mod server;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+pub fn binary() -> PathBuf {
+    let path = match std::env::var_os("APPLIANCE_BIN") {
+        Some(path) => PathBuf::from(path),
+        None => {
+            let target = std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| workspace_root().join("target"));
+            target.join("debug/appliance")
+        }
+    };
+    assert!(
+        path.exists(),
+        "{} is missing: run `cargo build --workspace` first",
+        path.display()
+    );
+    path
+}
+
+pub fn models_dir() -> PathBuf {
+    std::env::var_os("APPLIANCE_MODELS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("models"))
+}
+
+pub fn shared_docs() -> PathBuf {
+    let docs = workspace_root().join("../shared/eval/docs");
+    assert!(
+        docs.exists(),
+        "{} is missing: the end-to-end tests need the shared documents",
+        docs.display()
+    );
+    docs
+}
+
+/// Runs the binary with `args` on `data_dir`, failing the test on a non-zero exit.
+pub fn appliance(data_dir: &Path, args: &[&str]) -> Output {
+    let output = appliance_unchecked(data_dir, args);
+    assert!(
+        output.status.success(),
+        "appliance {args:?} failed:\n{}\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+pub fn appliance_unchecked(data_dir: &Path, args: &[&str]) -> Output {
+    Command::new(binary())
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--models-dir")
+        .arg(models_dir())
+        .args(args)
+        .output()
+        .expect("the appliance binary runs")
+}
+
+/// The JSON object on the last line of stdout.
+pub fn last_json_line(output: &Output) -> serde_json::Value {
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|line| !line.trim().is_empty())
+        .unwrap_or_default();
+    serde_json::from_str(line).unwrap_or_else(|error| panic!("last line is not JSON ({error}): {stdout}"))
+}

@@ -9,7 +9,7 @@ const STRINGS = {
     askPlaceholder: "请输入问题，例如：如何配置网络？", searchPlaceholder: "搜索文档",
     retrieving: "正在检索…", generating: "正在生成回答（CPU 上可能需要几秒）…", done: "完成",
     refused: "知识库中未找到可靠答案。", page: "第 {p} 页", noResults: "没有结果", loginFailed: "用户名或密码错误",
-    failed: "出错了：", other: "English",
+    failed: "出错了：", other: "English", unsupported: "此句未得到所引段落的支持",
   },
   en: {
     title: "Knowledge Assistant", login: "Log in", logout: "Log out", username: "User name", password: "Password",
@@ -18,6 +18,7 @@ const STRINGS = {
     retrieving: "Searching…", generating: "Writing the answer (a few seconds on a CPU)…", done: "Done",
     refused: "No reliable answer was found in the knowledge base.", page: "page {p}", noResults: "No results",
     loginFailed: "Wrong user name or password", failed: "Something went wrong: ", other: "中文",
+    unsupported: "Not supported by the cited passage",
   },
 };
 
@@ -78,29 +79,39 @@ function renderSources(list, hits) {
   }
 }
 
-// Answer text with each [n] turned into a button that opens the cited passage.
+function citeButton(number, citation) {
+  const button = document.createElement("button");
+  button.className = "cite";
+  button.type = "button";
+  button.textContent = `[${number}]`;
+  button.title = `${citation.title} · ${t("page").replace("{p}", citation.page)}`;
+  button.addEventListener("click", () => openPassage(citation));
+  return button;
+}
+
+// The answer sentence by sentence: each followed by buttons that open the cited passages,
+// sentences no passage supports visibly marked.
 function renderAnswer(answer) {
   const box = $("answer");
   box.replaceChildren();
   box.classList.toggle("refused", answer.refused);
   const byNumber = new Map(answer.citations.map((citation) => [citation.n, citation]));
-  const parts = answer.answer.split(/(\[\d+(?:,\s*\d+)*\])/);
-  for (const part of parts) {
-    const numbers = /^\[(\d+(?:,\s*\d+)*)\]$/.exec(part);
-    if (!numbers) {
-      box.append(document.createTextNode(part));
-      continue;
-    }
-    for (const number of numbers[1].split(/,\s*/).map(Number)) {
-      const citation = byNumber.get(number);
-      if (!citation) continue;
-      const button = document.createElement("button");
-      button.className = "cite";
-      button.type = "button";
-      button.textContent = `[${number}]`;
-      button.title = `${citation.title} · ${t("page").replace("{p}", citation.page)}`;
-      button.addEventListener("click", () => openPassage(citation));
-      box.append(button);
+  if (answer.refused || answer.sentences.length === 0) {
+    box.append(document.createTextNode(answer.answer));
+  } else {
+    for (const sentence of answer.sentences) {
+      const span = document.createElement("span");
+      span.textContent = sentence.text + " ";
+      if (!sentence.supported) {
+        span.className = "unsupported";
+        span.title = t("unsupported");
+      }
+      box.append(span);
+      for (const number of sentence.cited) {
+        const citation = byNumber.get(number);
+        if (citation) box.append(citeButton(number, citation));
+      }
+      box.append(document.createTextNode(" "));
     }
   }
   if (answer.refused) {

@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use anyhow::Context;
-use llm::citations::{best_supporting_passage, cited_numbers, drop_dangling_markers};
+use llm::citations::{SentenceSupport, drop_dangling_markers, render_verified, verify_sentences};
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, NOT_FOUND_MARKER, PromptPassage, grounded_messages, not_found_message};
 use llm::{GenerationRequest, GenerationStats};
 use retrieval::Access;
@@ -40,6 +40,8 @@ pub struct Answer {
     pub refused: bool,
     /// Why the answer was refused, if it was.
     pub refusal_reason: Option<String>,
+    /// Each sentence of the answer with the passages it cites and whether they support it.
+    pub sentences: Vec<SentenceSupport>,
     /// The passages the model saw, numbered from 1.
     pub sources: Vec<Hit>,
     pub model: String,
@@ -63,8 +65,9 @@ pub enum AnswerEvent {
     Token(String),
 }
 
-/// Share of an uncited answer's words that must occur in a passage to attribute it there.
-const ATTRIBUTION_OVERLAP: f32 = 0.5;
+/// Share of a sentence's words (or Chinese characters) that must occur in a passage for the
+/// passage to count as supporting it.
+const SUPPORT_OVERLAP: f32 = 0.5;
 
 impl Engine {
     /// Answers `question` from what `access` may read, streaming progress to `events`.
@@ -89,6 +92,7 @@ impl Engine {
             citations: Vec::new(),
             refused: false,
             refusal_reason: None,
+            sentences: Vec::new(),
             sources: Vec::new(),
             model: String::new(),
             prompt_sha256: String::new(),
@@ -224,23 +228,26 @@ impl Engine {
             self.refuse(answer, question, "the model found no answer in the passages");
             return Ok(());
         }
-        let count = answer.sources.len();
-        let mut text = drop_dangling_markers(trimmed, count).trim().to_owned();
-        let mut numbers = cited_numbers(&text, count);
-        if numbers.is_empty() {
-            let passages: Vec<&str> = answer.sources.iter().map(|hit| hit.text.as_str()).collect();
-            match best_supporting_passage(&text, &passages, ATTRIBUTION_OVERLAP) {
-                Some(number) => {
-                    text.push_str(&format!(" [{number}]"));
-                    numbers.push(number);
-                }
-                None => {
-                    self.refuse(answer, question, "the generated answer is not supported by any passage");
-                    return Ok(());
-                }
+        let passages: Vec<&str> = answer.sources.iter().map(|hit| hit.text.as_str()).collect();
+        let cleaned = drop_dangling_markers(trimmed, passages.len());
+        let sentences = verify_sentences(&cleaned, &passages, SUPPORT_OVERLAP);
+        if !sentences.iter().any(|sentence| sentence.supported) {
+            answer.sentences = sentences;
+            self.refuse(
+                answer,
+                question,
+                "no sentence of the generated answer is supported by a passage",
+            );
+            return Ok(());
+        }
+        let mut numbers: Vec<usize> = Vec::new();
+        for number in sentences.iter().flat_map(|sentence| sentence.cited.iter()) {
+            if !numbers.contains(number) {
+                numbers.push(*number);
             }
         }
-        answer.answer = text;
+        answer.answer = render_verified(&sentences);
+        answer.sentences = sentences;
         answer.citations = numbers
             .into_iter()
             .map(|number| {

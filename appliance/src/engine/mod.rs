@@ -52,7 +52,7 @@ impl Engine {
             E5Options {
                 quantized: settings.embedder_quantized,
             },
-            &settings.generator_file,
+            settings.generator_file.as_deref(),
         );
         Ok(Self {
             settings: Arc::new(settings),

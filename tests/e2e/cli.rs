@@ -1,0 +1,105 @@
+//! The command line: ingest real PDFs, search them, and ask a question whose answer is on a
+//! known page of the Debian Reference; the citation must point at that document and page.
+
+use super::{appliance, appliance_unchecked, last_json_line, shared_docs};
+
+#[test]
+fn ask_cites_the_debian_reference_page() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = shared_docs();
+    let reference = docs.join("pdf/debian-reference.en.pdf");
+    let distractor = docs.join("pdf/fduthesis-en.pdf");
+    let output = appliance(
+        data.path(),
+        &[
+            "ingest",
+            reference.to_str().unwrap(),
+            distractor.to_str().unwrap(),
+            "--json",
+        ],
+    );
+    let summary = last_json_line(&output);
+    assert_eq!(summary["documents"], 2, "{summary}");
+    assert_eq!(summary["failed"], 0, "{summary}");
+    assert!(summary["pages"].as_u64().unwrap() >= 261 + 14, "{summary}");
+    assert!(summary["chunks"].as_u64().unwrap() > 275, "{summary}");
+    eprintln!("ingest: {summary}");
+
+    // Re-ingesting an unchanged file is a no-op.
+    let again = last_json_line(&appliance(
+        data.path(),
+        &["ingest", reference.to_str().unwrap(), "--json"],
+    ));
+    assert_eq!(again["chunks"], 0, "{again}");
+
+    let output = appliance(
+        data.path(),
+        &["search", "default file path of the init program", "--json", "-k", "5"],
+    );
+    let hits = last_json_line(&output);
+    let hits = hits["hits"].as_array().expect("hits array");
+    assert!(!hits.is_empty());
+    for key in ["document", "title", "page", "snippet", "score"] {
+        assert!(hits[0].get(key).is_some(), "hit lacks {key}: {}", hits[0]);
+    }
+    assert!(
+        hits.iter()
+            .any(|hit| hit["document"] == "debian-reference.en.pdf" && hit["page"] == 107),
+        "page 107 not among {hits:?}"
+    );
+
+    let output = appliance(
+        data.path(),
+        &["ask", "What is the default file path for the init program?", "--json"],
+    );
+    let answer = last_json_line(&output);
+    eprintln!("ask: {answer}");
+    assert_eq!(answer["refused"], false, "{answer}");
+    assert!(answer["answer"].as_str().unwrap().contains("/sbin/init"), "{answer}");
+    let citations = answer["citations"].as_array().expect("citations array");
+    assert!(
+        citations
+            .iter()
+            .any(|citation| citation["document"] == "debian-reference.en.pdf" && citation["page"] == 107),
+        "no citation of page 107: {citations:?}"
+    );
+    for citation in citations {
+        for key in ["n", "document", "title", "page", "passage"] {
+            assert!(citation.get(key).is_some(), "citation lacks {key}: {citation}");
+        }
+        let marker = format!("[{}", citation["n"]);
+        assert!(answer["answer"].as_str().unwrap().contains(&marker), "{answer}");
+    }
+
+    let audit = appliance(data.path(), &["audit", "verify"]);
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("intact"));
+
+    // A broken file fails alone with a reason, and the command says so.
+    let broken = data.path().join("broken.pdf");
+    std::fs::write(&broken, b"%PDF-1.7 truncated").unwrap();
+    let output = appliance_unchecked(data.path(), &["ingest", broken.to_str().unwrap(), "--json"]);
+    assert!(!output.status.success());
+    let summary = last_json_line(&output);
+    assert_eq!(summary["failed"], 1);
+    assert!(
+        summary["errors"][0]["error"].as_str().unwrap().contains("PDF"),
+        "{summary}"
+    );
+}
+
+#[test]
+fn models_verify_checks_the_manifest() {
+    let data = tempfile::tempdir().unwrap();
+    let output = appliance(data.path(), &["models", "verify"]);
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(stdout.contains("ok embedder e5-small-q4.bin"), "{stdout}");
+    assert!(stdout.contains("ok generator"), "{stdout}");
+
+    let empty = tempfile::tempdir().unwrap();
+    let output = std::process::Command::new(super::binary())
+        .args(["--models-dir", empty.path().to_str().unwrap(), "models", "verify"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("fetch-models.sh"));
+}
