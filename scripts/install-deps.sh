@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the appliance and its tests need (idempotent).
 set -euo pipefail
-packages=(poppler-utils ca-certificates python3-pip)
+packages=(build-essential pkg-config poppler-utils ca-certificates python3 python3-pip)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

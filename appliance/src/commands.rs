@@ -80,12 +80,13 @@ pub async fn ingest(
                 embed_seconds += outcome.embed_seconds;
                 if !json_output {
                     eprintln!(
-                        "[{}/{}] {} {}: {} pages, {} chunks in {:.1}s ({:.1} pages/s overall)",
+                        "[{}/{}] {} {}: {} pages ({} unreadable), {} chunks in {:.1}s ({:.1} pages/s overall)",
                         index + 1,
                         files.len(),
                         outcome.status,
                         file.display(),
                         outcome.pages,
+                        outcome.unreadable_pages,
                         outcome.chunks,
                         outcome.seconds,
                         pages as f64 / started.elapsed().as_secs_f64().max(1e-9)
@@ -188,6 +189,7 @@ pub async fn ask(settings: Settings, question: &str, json_output: bool) -> anyho
             match event {
                 AnswerEvent::Sources(hits) => eprintln!("retrieved {} passages; generating…", hits.len()),
                 AnswerEvent::Generating => {}
+                AnswerEvent::Queued { ahead } => eprintln!("waiting for the model: {ahead} questions ahead"),
                 AnswerEvent::Token(piece) => {
                     let _ = write!(stdout, "{piece}");
                     let _ = stdout.flush();

@@ -7,6 +7,7 @@
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{Context, bail};
@@ -14,8 +15,10 @@ use clap::Args;
 use retrieval::Access;
 use serde::Deserialize;
 use serde_json::json;
+use sha2::{Digest, Sha256};
 
 use crate::Mode;
+use crate::embed_cache::CachingEmbedder;
 use crate::engine::{Engine, IngestOptions};
 use crate::settings::Settings;
 
@@ -42,6 +45,9 @@ pub struct RetrievalArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     json: bool,
+    /// Where embedded passages are cached between runs (default: DATA_DIR/eval-cache).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -149,6 +155,18 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
         bail!("no query has a relevance judgement in {}", args.qrels.display());
     }
 
+    // Passage vectors are cached per corpus, model and chunking, outside the scratch index.
+    let corpus_sha = hex::encode(Sha256::digest(std::fs::read(&args.corpus)?));
+    let cache_path = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| settings.data_dir.join("eval-cache"))
+        .join(format!(
+            "{}-{}-{}.vectors",
+            &corpus_sha[..16],
+            settings.chunk_max_tokens,
+            settings.chunk_overlap_tokens
+        ));
     let scratch = std::env::temp_dir().join(format!("appliance-eval-{}", std::process::id()));
     let _cleanup = RemoveOnDrop(scratch.clone());
     let eval_settings = Settings {
@@ -156,11 +174,19 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
         ..settings
     };
     let engine = Engine::open(eval_settings).await?;
+    let models = engine.models.clone();
+    let cache = tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<CachingEmbedder>> {
+        let cache = Arc::new(CachingEmbedder::open(models.embedder()?, &cache_path)?);
+        models.install_embedder(cache.clone());
+        Ok(cache)
+    })
+    .await??;
     let options = IngestOptions {
         groups: Vec::new(),
         public: true,
         actor: "eval".to_owned(),
     };
+    let cached_before = cache.len();
     let index_started = Instant::now();
     for (number, row) in corpus.iter().enumerate() {
         let body = format!("{}\n\n{}", row.title, row.text).into_bytes();
@@ -175,6 +201,7 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
         }
     }
     engine.optimize().await?;
+    cache.save()?;
     let index_seconds = index_started.elapsed().as_secs_f64();
 
     let (mut ndcg, mut recall, mut mrr) = (0.0, 0.0, 0.0);
@@ -209,6 +236,7 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
         "queries": judged.len(),
         "documents": corpus.len(),
         "index_seconds": index_seconds,
+        "cached_passages": cached_before,
         "p50_ms": percentile(&latencies, 0.5),
         "p95_ms": percentile(&latencies, 0.95),
     });

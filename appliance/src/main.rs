@@ -6,6 +6,7 @@
 mod audit;
 mod commands;
 mod db;
+mod embed_cache;
 mod engine;
 mod eval;
 mod models;

@@ -10,6 +10,8 @@ use std::sync::{Arc, Mutex};
 
 use anyhow::{Context, bail};
 use llm::e5::{E5Embedder, E5Options};
+use llm::queue::QueuedGenerator;
+use llm::remote::{RemoteConfig, RemoteGenerator};
 use llm::{Embedder, Generator, LocalGenerator};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
@@ -25,16 +27,23 @@ pub struct Models {
     dir: PathBuf,
     embedder_options: E5Options,
     generator_file: Option<String>,
+    remote: Option<RemoteConfig>,
     embedder: Mutex<Option<Arc<dyn Embedder>>>,
     generator: Mutex<Option<Arc<dyn Generator>>>,
 }
 
 impl Models {
-    pub fn new(dir: &Path, embedder_options: E5Options, generator_file: Option<&str>) -> Self {
+    pub fn new(
+        dir: &Path,
+        embedder_options: E5Options,
+        generator_file: Option<&str>,
+        remote: Option<RemoteConfig>,
+    ) -> Self {
         Self {
             dir: dir.to_owned(),
             embedder_options,
             generator_file: generator_file.map(str::to_owned),
+            remote,
             embedder: Mutex::new(None),
             generator: Mutex::new(None),
         }
@@ -55,11 +64,21 @@ impl Models {
         Ok(embedder)
     }
 
+    /// Replaces the embedder (for example with a caching wrapper around it).
+    pub fn install_embedder(&self, embedder: Arc<dyn Embedder>) {
+        *self.embedder.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(embedder);
+    }
+
     /// The generator, loaded on first use (blocking: call from a blocking thread).
     pub fn generator(&self) -> anyhow::Result<Arc<dyn Generator>> {
         let mut slot = self.generator.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(generator) = slot.as_ref() {
             return Ok(generator.clone());
+        }
+        if let Some(remote) = &self.remote {
+            let generator: Arc<dyn Generator> = Arc::new(QueuedGenerator::new(RemoteGenerator::new(remote.clone())));
+            *slot = Some(generator.clone());
+            return Ok(generator);
         }
         let path = match &self.generator_file {
             Some(file) => self.dir.join(file),

@@ -276,6 +276,7 @@ async fn ask(
             let event = match event {
                 AnswerEvent::Sources(hits) => Event::default().event("sources").json_data(&hits),
                 AnswerEvent::Generating => Ok(Event::default().event("generating").data("")),
+                AnswerEvent::Queued { ahead } => Event::default().event("queued").json_data(ahead),
                 AnswerEvent::Token(piece) => Event::default().event("token").json_data(&piece),
             };
             let Ok(event) = event else { continue };

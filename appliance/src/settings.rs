@@ -33,6 +33,22 @@ pub struct Settings {
     /// The generator's GGUF file name inside the models directory (default: the prepared
     /// re-quantised file if present, else the shipped one).
     pub generator_file: Option<String>,
+    /// An OpenAI-compatible inference server to use instead of the local generator.
+    pub generator_url: Option<String>,
+    /// The model name to ask that server for.
+    pub generator_model: String,
+    /// Bearer token for that server.
+    pub generator_api_key: Option<Secret>,
+}
+
+/// A value that never appears in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(pub String);
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("Secret(..)")
+    }
 }
 
 impl Settings {
@@ -49,6 +65,9 @@ impl Settings {
             refuse_below_similarity: 0.78,
             embedder_quantized: false,
             generator_file: None,
+            generator_url: None,
+            generator_model: "default".to_owned(),
+            generator_api_key: None,
         };
         for (key, value) in std::env::vars() {
             let Some(name) = key.strip_prefix("APPLIANCE__") else {
@@ -78,6 +97,9 @@ impl Settings {
             "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,
             "embedder_quantized" => self.embedder_quantized = matches!(value, "1" | "true" | "yes"),
             "generator_file" => self.generator_file = Some(value.to_owned()),
+            "generator_url" => self.generator_url = Some(value.to_owned()),
+            "generator_model" => self.generator_model = value.to_owned(),
+            "generator_api_key" => self.generator_api_key = Some(Secret(value.to_owned())),
             other => bail!("unknown setting {other:?}"),
         }
         if self.chunk_max_tokens == 0 || self.chunk_overlap_tokens >= self.chunk_max_tokens {
@@ -100,5 +122,27 @@ impl Settings {
             max_tokens: self.chunk_max_tokens,
             overlap_tokens: self.chunk_overlap_tokens,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_keys_and_bad_numbers_are_errors_and_secrets_stay_hidden() {
+        let mut settings = Settings::new("d".into(), "m".into()).unwrap();
+        assert!(settings.set("answer_passages", "3").is_ok());
+        assert_eq!(settings.answer_passages, 3);
+        assert!(
+            settings
+                .set("answer_pasages", "3")
+                .unwrap_err()
+                .to_string()
+                .contains("unknown setting")
+        );
+        assert!(settings.set("answer_passages", "three").is_err());
+        settings.set("generator_api_key", "hunter2").unwrap();
+        assert!(!format!("{settings:?}").contains("hunter2"));
     }
 }

@@ -253,6 +253,7 @@ mod tests {
         ParsedDocument {
             title: "t".into(),
             format: Format::Text,
+            unreadable_pages: Vec::new(),
             pages: pages
                 .iter()
                 .enumerate()

@@ -25,6 +25,9 @@ pub enum Error {
     /// Parsing succeeded but produced no text at all.
     #[error("no text could be extracted (a scanned document without a text layer?)")]
     NoText,
+    /// Every page's text layer is extraction garbage (fonts without a text map).
+    #[error("the text of all {0} pages is unreadable (fonts without a text map); OCR is not available yet")]
+    Unreadable(usize),
     /// Reading the file failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

@@ -9,6 +9,7 @@ pub mod chunk;
 mod error;
 mod html;
 mod pdf;
+pub mod quality;
 mod text;
 
 use std::path::Path;
@@ -31,6 +32,8 @@ pub struct ParsedDocument {
     pub title: String,
     pub format: Format,
     pub pages: Vec<Page>,
+    /// Pages whose text layer is not language (left empty; they need OCR).
+    pub unreadable_pages: Vec<u32>,
 }
 
 /// The formats this crate parses.
@@ -87,19 +90,28 @@ pub fn parse(file_name: &str, bytes: &[u8]) -> Result<ParsedDocument> {
         .file_stem()
         .map(|stem| stem.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let mut unreadable_pages = Vec::new();
     let (title, pages) = match format {
-        Format::Pdf => (None, pdf::pages(bytes)?),
+        Format::Pdf => {
+            let (pages, unreadable) = pdf::pages(bytes)?;
+            unreadable_pages = unreadable;
+            (None, pages)
+        }
         Format::Html => html::parse(bytes)?,
         Format::Markdown => text::parse_markdown(bytes)?,
         Format::Text => (None, text::parse_plain(bytes)?),
     };
     if pages.iter().all(|page| page.text.trim().is_empty()) {
+        if !unreadable_pages.is_empty() {
+            return Err(Error::Unreadable(unreadable_pages.len()));
+        }
         return Err(Error::NoText);
     }
     Ok(ParsedDocument {
         title: title.filter(|title| !title.trim().is_empty()).unwrap_or(fallback_title),
         format,
         pages,
+        unreadable_pages,
     })
 }
 

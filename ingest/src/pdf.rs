@@ -1,31 +1,70 @@
-//! PDF text per page: pdf-extract first, poppler's `pdftotext` when pdf-extract fails.
+//! PDF text per page: pdf-extract first, poppler's `pdftotext` when pdf-extract fails or
+//! its text is not language.
 //!
 //! pdf-extract panics rather than erring on some real PDFs (predefined CJK CMaps such as
 //! UniGB-UCS2-H), so it runs under `catch_unwind`; a panic becomes this document's fallback,
-//! never a crashed worker.
+//! never a crashed worker. Fonts without a usable text map make pdf-extract return mojibake
+//! that poppler often decodes; a page that is garbage in both is left empty and reported.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::process::{Command, Stdio};
 
+use crate::quality::looks_like_language;
 use crate::{Error, Page, Result};
 
-pub(crate) fn pages(bytes: &[u8]) -> Result<Vec<Page>> {
+/// Pages of text, and the numbers of pages whose text layer was unreadable (left empty).
+pub(crate) fn pages(bytes: &[u8]) -> Result<(Vec<Page>, Vec<u32>)> {
     if !bytes.starts_with(b"%PDF") {
         return Err(Error::Pdf("the file does not start with a PDF header".into()));
     }
     let extracted = catch_unwind(AssertUnwindSafe(|| pdf_extract::extract_text_from_mem_by_pages(bytes)));
-    let first_error = match extracted {
-        Ok(Ok(texts)) if texts.iter().any(|text| !text.trim().is_empty()) => return Ok(number(texts)),
-        Ok(Ok(_)) => "pdf-extract found no text".to_owned(),
-        Ok(Err(error)) => format!("pdf-extract: {error}"),
-        Err(_) => "pdf-extract panicked".to_owned(),
+    let primary = match extracted {
+        Ok(Ok(texts)) if texts.iter().any(|text| !text.trim().is_empty()) => Ok(texts),
+        Ok(Ok(_)) => Err("pdf-extract found no text".to_owned()),
+        Ok(Err(error)) => Err(format!("pdf-extract: {error}")),
+        Err(_) => Err("pdf-extract panicked".to_owned()),
     };
-    tracing::debug!(reason = %first_error, "falling back to pdftotext");
+    let primary = match primary {
+        Ok(texts) if texts.iter().all(|text| looks_like_language(text)) => return Ok((number(texts), Vec::new())),
+        Ok(texts) => {
+            tracing::debug!("pdf-extract returned pages that are not language, trying pdftotext");
+            Some(texts)
+        }
+        Err(reason) => {
+            tracing::debug!(%reason, "falling back to pdftotext");
+            match pdftotext(bytes) {
+                Ok(texts) => return Ok(readable(texts, None)),
+                Err(second_error) => return Err(Error::Pdf(format!("{reason}; {second_error}"))),
+            }
+        }
+    };
     match pdftotext(bytes) {
-        Ok(texts) => Ok(number(texts)),
-        Err(second_error) => Err(Error::Pdf(format!("{first_error}; {second_error}"))),
+        Ok(texts) => Ok(readable(texts, primary)),
+        Err(error) => {
+            tracing::debug!(%error, "pdftotext failed too");
+            Ok(readable(primary.unwrap_or_default(), None))
+        }
     }
+}
+
+/// Per page, the first readable text of `texts` and `alternative`; unreadable pages are
+/// emptied and listed.
+fn readable(texts: Vec<String>, alternative: Option<Vec<String>>) -> (Vec<Page>, Vec<u32>) {
+    let alternative = alternative.unwrap_or_default();
+    let mut unreadable = Vec::new();
+    let mut chosen = Vec::with_capacity(texts.len());
+    for (index, text) in texts.into_iter().enumerate() {
+        if looks_like_language(&text) {
+            chosen.push(text);
+        } else if let Some(other) = alternative.get(index).filter(|other| looks_like_language(other)) {
+            chosen.push(other.clone());
+        } else {
+            unreadable.push(index as u32 + 1);
+            chosen.push(String::new());
+        }
+    }
+    (number(chosen), unreadable)
 }
 
 fn number(texts: Vec<String>) -> Vec<Page> {

@@ -1,7 +1,7 @@
 //! Tries the grounded prompt on a few questions: `cargo run --example prompt_probe -- MODEL.gguf`.
 
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, PromptPassage, grounded_messages};
-use llm::{GenerationRequest, Generator, LocalGenerator};
+use llm::{GenerationEvent, GenerationRequest, Generator, LocalGenerator};
 
 fn main() -> anyhow::Result<()> {
     let path = std::env::args().nth(1).expect("usage: prompt_probe MODEL.gguf");
@@ -30,8 +30,10 @@ fn main() -> anyhow::Result<()> {
             stop: vec![],
         };
         let mut answer = String::new();
-        let stats = generator.generate(&request, &mut |piece| {
-            answer.push_str(piece);
+        let stats = generator.generate(&request, &mut |event| {
+            if let GenerationEvent::Text(piece) = event {
+                answer.push_str(piece);
+            }
             true
         })?;
         println!(

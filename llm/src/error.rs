@@ -23,6 +23,9 @@ pub enum Error {
     /// Reading a model file failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),
+    /// A remote inference server failed or could not be reached.
+    #[error("remote generator: {0}")]
+    Remote(String),
     /// The caller went away or asked to stop.
     #[error("generation cancelled")]
     Cancelled,

@@ -1,7 +1,7 @@
 //! The `Generator` seam and its local implementation on candle's quantised GGUF models.
 //!
-//! One model instance holds a KV cache, so generations are serialised through a mutex:
-//! on a 2-core box two concurrent generations would each run at less than half speed.
+//! One model instance holds a KV cache, so generations are serialised through a mutex
+//! (callers queue fairly in front of it, see [`crate::queue`]).
 
 use std::fs::File;
 use std::path::Path;
@@ -71,10 +71,25 @@ impl GenerationStats {
     }
 }
 
+/// What a generator reports while it works.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GenerationEvent<'a> {
+    /// Waiting for the model: this many callers are ahead.
+    Queued { ahead: usize },
+    /// The model started reading the prompt.
+    Started,
+    /// A piece of the answer.
+    Text(&'a str),
+}
+
 /// A text generator: local weights or a remote server.
 pub trait Generator: Send + Sync {
-    /// Streams the answer to `on_text`; returning `false` from it cancels the generation.
-    fn generate(&self, request: &GenerationRequest, on_text: &mut dyn FnMut(&str) -> bool) -> Result<GenerationStats>;
+    /// Streams the answer to `on_event`; returning `false` from it cancels the generation.
+    fn generate(
+        &self,
+        request: &GenerationRequest,
+        on_event: &mut dyn FnMut(GenerationEvent<'_>) -> bool,
+    ) -> Result<GenerationStats>;
     /// Number of tokens `text` takes in this generator's vocabulary.
     fn count_tokens(&self, text: &str) -> usize;
     /// A stable name for the audit log.
@@ -226,10 +241,17 @@ const REPEAT_PENALTY: f32 = 1.1;
 const REPEAT_WINDOW: usize = 64;
 
 impl Generator for LocalGenerator {
-    fn generate(&self, request: &GenerationRequest, on_text: &mut dyn FnMut(&str) -> bool) -> Result<GenerationStats> {
+    fn generate(
+        &self,
+        request: &GenerationRequest,
+        on_event: &mut dyn FnMut(GenerationEvent<'_>) -> bool,
+    ) -> Result<GenerationStats> {
         let prompt = self.render(&request.messages);
         let prompt_ids = self.encode(&prompt)?;
         let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if !on_event(GenerationEvent::Started) {
+            return Err(Error::Cancelled);
+        }
         model.clear_kv_cache();
         let device = Device::Cpu;
         let mut sampler = LogitsProcessor::from_sampling(0, Sampling::ArgMax);
@@ -270,7 +292,7 @@ impl Generator for LocalGenerator {
                 visible = visible.min(text.len() - '\u{FFFD}'.len_utf8());
             }
             if visible > emitted_bytes && text.is_char_boundary(visible) && text.is_char_boundary(emitted_bytes) {
-                if !on_text(&text[emitted_bytes..visible]) {
+                if !on_event(GenerationEvent::Text(&text[emitted_bytes..visible])) {
                     return Err(Error::Cancelled);
                 }
                 emitted_bytes = visible;

@@ -11,10 +11,14 @@ mod error;
 mod generator;
 mod gguf_tokenizer;
 pub mod prompt;
+pub mod queue;
+pub mod remote;
 pub mod requantize;
 
 pub use error::{Error, Result};
-pub use generator::{ChatMessage, GenerationRequest, GenerationStats, Generator, LocalGenerator, Role};
+pub use generator::{
+    ChatMessage, GenerationEvent, GenerationRequest, GenerationStats, Generator, LocalGenerator, Role,
+};
 
 /// Turns text into vectors for the vector store.
 pub trait Embedder: Send + Sync {

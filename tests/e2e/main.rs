@@ -5,6 +5,7 @@
 //! documents from `../shared/eval/docs` (tests that need them fail loudly if it is absent).
 
 mod cli;
+mod eval;
 mod server;
 
 use std::path::{Path, PathBuf};

@@ -10,7 +10,7 @@ use std::time::Instant;
 use anyhow::Context;
 use llm::citations::{SentenceSupport, drop_dangling_markers, render_verified, verify_sentences};
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, NOT_FOUND_MARKER, PromptPassage, grounded_messages, not_found_message};
-use llm::{GenerationRequest, GenerationStats};
+use llm::{GenerationEvent, GenerationRequest, GenerationStats};
 use retrieval::Access;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -59,6 +59,8 @@ pub struct Answer {
 pub enum AnswerEvent {
     /// Retrieval finished: the passages the answer will be based on.
     Sources(Vec<Hit>),
+    /// Waiting for the generator: this many questions are ahead.
+    Queued { ahead: usize },
     /// Generation started (the model is loaded and the prompt is being read).
     Generating,
     /// A piece of generated text.
@@ -186,16 +188,20 @@ impl Engine {
                     max_tokens: settings.answer_max_tokens,
                     stop: vec![NOT_FOUND_MARKER.to_owned()],
                 };
-                if let Some(events) = &events {
-                    let _ = events.send(AnswerEvent::Generating);
-                }
                 let mut raw = String::new();
                 let mut first_token: Option<f64> = None;
-                let stats: GenerationStats = generator.generate(&request, &mut |piece| {
-                    first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
-                    raw.push_str(piece);
+                let stats: GenerationStats = generator.generate(&request, &mut |event| {
+                    let event = match event {
+                        GenerationEvent::Queued { ahead } => AnswerEvent::Queued { ahead },
+                        GenerationEvent::Started => AnswerEvent::Generating,
+                        GenerationEvent::Text(piece) => {
+                            first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
+                            raw.push_str(piece);
+                            AnswerEvent::Token(piece.to_owned())
+                        }
+                    };
                     match &events {
-                        Some(events) => events.send(AnswerEvent::Token(piece.to_owned())).is_ok(),
+                        Some(events) => events.send(event).is_ok(),
                         None => true,
                     }
                 })?;

@@ -29,6 +29,8 @@ pub struct IngestOutcome {
     pub document_id: String,
     pub status: &'static str,
     pub pages: usize,
+    /// Pages whose text layer was unreadable and was left out.
+    pub unreadable_pages: usize,
     pub chunks: usize,
     pub embed_seconds: f64,
     pub seconds: f64,
@@ -119,6 +121,7 @@ impl Engine {
                 document_id,
                 status: "unchanged",
                 pages: 0,
+                unreadable_pages: 0,
                 chunks: 0,
                 embed_seconds: 0.0,
                 seconds: started.elapsed().as_secs_f64(),
@@ -139,6 +142,9 @@ impl Engine {
         })
         .await??;
         let (document, chunks) = parsed;
+        if !document.unreadable_pages.is_empty() {
+            tracing::warn!(source, pages = ?document.unreadable_pages, "pages with an unreadable text layer were left out");
+        }
         if chunks.is_empty() {
             anyhow::bail!("no text could be extracted");
         }
@@ -252,6 +258,7 @@ impl Engine {
             document_id,
             status: if version > 1 { "updated" } else { "indexed" },
             pages: document.pages.len(),
+            unreadable_pages: document.unreadable_pages.len(),
             chunks: chunks.len(),
             embed_seconds,
             seconds: started.elapsed().as_secs_f64(),

@@ -53,6 +53,12 @@ impl Engine {
                 quantized: settings.embedder_quantized,
             },
             settings.generator_file.as_deref(),
+            settings.generator_url.as_ref().map(|url| llm::remote::RemoteConfig {
+                base_url: url.clone(),
+                model: settings.generator_model.clone(),
+                api_key: settings.generator_api_key.as_ref().map(|key| key.0.clone()),
+                timeout: std::time::Duration::from_secs(300),
+            }),
         );
         Ok(Self {
             settings: Arc::new(settings),

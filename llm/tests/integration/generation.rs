@@ -1,7 +1,7 @@
 //! The local Qwen generator streams a grounded, cited answer.
 
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, PromptPassage, grounded_messages};
-use llm::{GenerationRequest, Generator, LocalGenerator};
+use llm::{GenerationEvent, GenerationRequest, Generator, LocalGenerator};
 
 #[test]
 fn qwen_answers_from_passage_with_citation() {
@@ -31,8 +31,10 @@ fn qwen_answers_from_passage_with_citation() {
     };
     let mut streamed = Vec::new();
     let stats = generator
-        .generate(&request, &mut |piece| {
-            streamed.push(piece.to_owned());
+        .generate(&request, &mut |event| {
+            if let GenerationEvent::Text(piece) = event {
+                streamed.push(piece.to_owned());
+            }
             true
         })
         .unwrap();

@@ -1,0 +1,210 @@
+//! A fair (first come, first served) queue in front of a generator.
+//!
+//! One model generates for one caller at a time: on a 2-core box, two concurrent
+//! generations each run at less than half speed. Waiting callers learn their position and
+//! may give up; a ticket abandoned or finished, even by a panic, lets the next caller in.
+
+use std::collections::BTreeSet;
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
+
+use crate::generator::{GenerationEvent, GenerationRequest, GenerationStats, Generator};
+use crate::{Error, Result};
+
+#[derive(Debug, Default)]
+struct Tickets {
+    next: u64,
+    serving: u64,
+    abandoned: BTreeSet<u64>,
+}
+
+impl Tickets {
+    fn advance(&mut self) {
+        self.serving += 1;
+        while self.abandoned.remove(&self.serving) {
+            self.serving += 1;
+        }
+    }
+}
+
+/// Serves callers one at a time in arrival order.
+#[derive(Debug, Default)]
+pub struct FairQueue {
+    tickets: Mutex<Tickets>,
+    turn: Condvar,
+}
+
+/// Moves the queue on when the current caller finishes, however it finishes.
+struct Turn<'a>(&'a FairQueue);
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        let mut tickets = self.0.tickets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        tickets.advance();
+        self.0.turn.notify_all();
+    }
+}
+
+impl FairQueue {
+    /// Waits for this caller's turn, reporting the number of callers ahead to `on_wait`
+    /// (returning `false` from it gives up), then runs `work`.
+    pub fn run<T>(&self, on_wait: &mut dyn FnMut(usize) -> bool, work: impl FnOnce() -> Result<T>) -> Result<T> {
+        let mut tickets = self.tickets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let ticket = tickets.next;
+        tickets.next += 1;
+        let mut reported = None;
+        while tickets.serving != ticket {
+            let ahead = (ticket - tickets.serving) as usize - tickets.abandoned.range(tickets.serving..ticket).count();
+            if reported != Some(ahead) {
+                reported = Some(ahead);
+                drop(tickets);
+                let keep_waiting = on_wait(ahead);
+                tickets = self.tickets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+                if !keep_waiting {
+                    if tickets.serving == ticket {
+                        tickets.advance();
+                        self.turn.notify_all();
+                    } else {
+                        tickets.abandoned.insert(ticket);
+                    }
+                    return Err(Error::Cancelled);
+                }
+                continue;
+            }
+            tickets = self
+                .turn
+                .wait_timeout(tickets, Duration::from_millis(500))
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .0;
+        }
+        drop(tickets);
+        let _turn = Turn(self);
+        work()
+    }
+}
+
+/// A generator behind a [`FairQueue`]; callers see [`GenerationEvent::Queued`] while waiting.
+pub struct QueuedGenerator<G> {
+    inner: G,
+    queue: FairQueue,
+}
+
+impl<G: Generator> QueuedGenerator<G> {
+    pub fn new(inner: G) -> Self {
+        Self {
+            inner,
+            queue: FairQueue::default(),
+        }
+    }
+}
+
+impl<G: Generator> Generator for QueuedGenerator<G> {
+    fn generate(
+        &self,
+        request: &GenerationRequest,
+        on_event: &mut dyn FnMut(GenerationEvent<'_>) -> bool,
+    ) -> Result<GenerationStats> {
+        let on_event = std::cell::RefCell::new(on_event);
+        self.queue.run(
+            &mut |ahead| (on_event.borrow_mut())(GenerationEvent::Queued { ahead }),
+            || {
+                self.inner
+                    .generate(request, &mut |event| (on_event.borrow_mut())(event))
+            },
+        )
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        self.inner.count_tokens(text)
+    }
+
+    fn model_id(&self) -> &str {
+        self.inner.model_id()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[test]
+    fn callers_run_one_at_a_time_in_order_and_see_their_position() {
+        let queue = Arc::new(FairQueue::default());
+        let running = Arc::new(AtomicUsize::new(0));
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let (started_sender, started_receiver) = std::sync::mpsc::channel();
+        let (release_sender, release_receiver) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let queue = queue.clone();
+            std::thread::spawn(move || {
+                queue.run(&mut |_| true, || {
+                    started_sender.send(()).unwrap();
+                    release_receiver.recv().unwrap();
+                    Ok(())
+                })
+            })
+        };
+        started_receiver.recv().unwrap();
+        let mut waiters = Vec::new();
+        for index in 0..3 {
+            let (queue, running, order) = (queue.clone(), running.clone(), order.clone());
+            waiters.push(std::thread::spawn(move || {
+                let mut positions = Vec::new();
+                queue
+                    .run(
+                        &mut |ahead| {
+                            positions.push(ahead);
+                            true
+                        },
+                        || {
+                            assert_eq!(running.fetch_add(1, Ordering::SeqCst), 0, "two callers at once");
+                            order.lock().unwrap().push(index);
+                            running.fetch_sub(1, Ordering::SeqCst);
+                            Ok(())
+                        },
+                    )
+                    .unwrap();
+                positions
+            }));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        release_sender.send(()).unwrap();
+        first.join().unwrap().unwrap();
+        let positions: Vec<Vec<usize>> = waiters.into_iter().map(|waiter| waiter.join().unwrap()).collect();
+        assert_eq!(*order.lock().unwrap(), vec![0, 1, 2]);
+        assert_eq!(
+            positions[2].first(),
+            Some(&3),
+            "third waiter starts with three callers ahead"
+        );
+    }
+
+    #[test]
+    fn an_abandoned_ticket_does_not_block_the_queue() {
+        let queue = Arc::new(FairQueue::default());
+        let (started_sender, started_receiver) = std::sync::mpsc::channel();
+        let (release_sender, release_receiver) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let queue = queue.clone();
+            std::thread::spawn(move || {
+                queue.run(&mut |_| true, || {
+                    started_sender.send(()).unwrap();
+                    release_receiver.recv().unwrap();
+                    Ok(())
+                })
+            })
+        };
+        started_receiver.recv().unwrap();
+        let gave_up = queue.run(&mut |_| false, || Ok(()));
+        assert!(matches!(gave_up, Err(Error::Cancelled)));
+        release_sender.send(()).unwrap();
+        holder.join().unwrap().unwrap();
+        assert!(
+            queue.run(&mut |_| true, || Ok(7)).unwrap() == 7,
+            "queue moved past the abandoned ticket"
+        );
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the `retrieval` crate: permission filtering across both indexes.
+
+mod leak;

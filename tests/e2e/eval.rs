@@ -1,0 +1,85 @@
+//! `appliance eval retrieval` on a small slice of a shared evaluation set: the harness runs,
+//! prints the documented JSON, finds the relevant paragraphs, and its vector cache makes the
+//! second run embed nothing.
+
+use std::collections::HashSet;
+use std::io::Write;
+
+use super::{appliance, last_json_line, shared_docs};
+
+#[test]
+fn eval_retrieval_on_a_slice_with_cache() {
+    let set = shared_docs().join("../zh_xquad");
+    let corpus = std::fs::read_to_string(set.join("corpus.jsonl")).unwrap();
+    let kept: Vec<&str> = corpus.lines().take(25).collect();
+    let kept_ids: HashSet<String> = kept
+        .iter()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let qrels = std::fs::read_to_string(set.join("dev/qrels.tsv")).unwrap();
+    let kept_qrels: Vec<&str> = qrels
+        .lines()
+        .filter(|line| line.split('\t').nth(1).is_some_and(|doc| kept_ids.contains(doc)))
+        .take(30)
+        .collect();
+    assert!(kept_qrels.len() >= 10, "slice too small");
+
+    let work = tempfile::tempdir().unwrap();
+    let write = |name: &str, lines: &[&str]| {
+        let path = work.path().join(name);
+        let mut file = std::fs::File::create(&path).unwrap();
+        for line in lines {
+            writeln!(file, "{line}").unwrap();
+        }
+        path
+    };
+    let corpus_path = write("corpus.jsonl", &kept);
+    let qrels_path = write("qrels.tsv", &kept_qrels);
+    let queries = set.join("dev/queries.jsonl");
+    let data = work.path().join("data");
+    let args = [
+        "eval",
+        "retrieval",
+        "--corpus",
+        corpus_path.to_str().unwrap(),
+        "--queries",
+        queries.to_str().unwrap(),
+        "--qrels",
+        qrels_path.to_str().unwrap(),
+        "--mode",
+        "hybrid",
+        "--k",
+        "5",
+        "--json",
+    ];
+    let first = last_json_line(&appliance(&data, &args));
+    eprintln!("first run: {first}");
+    assert_eq!(first["mode"], "hybrid");
+    assert_eq!(first["queries"], kept_qrels.len());
+    for key in ["ndcg_at_5", "recall_at_5", "mrr_at_5", "p50_ms", "p95_ms"] {
+        assert!(first[key].is_number(), "{key} missing: {first}");
+    }
+    assert!(first["recall_at_5"].as_f64().unwrap() > 0.8, "{first}");
+
+    let cache_dir = data.join("eval-cache");
+    let cache_size = |dir: &std::path::Path| -> u64 {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().metadata().unwrap().len())
+            .sum()
+    };
+    let size_after_first = cache_size(&cache_dir);
+    assert!(size_after_first > 0);
+    let second = last_json_line(&appliance(&data, &args));
+    assert_eq!(
+        cache_size(&cache_dir),
+        size_after_first,
+        "the second run embedded passages again"
+    );
+    assert_eq!(second["recall_at_5"], first["recall_at_5"]);
+}
