@@ -25,39 +25,36 @@ pub(crate) fn pages(bytes: &[u8]) -> Result<(Vec<Page>, Vec<u32>)> {
         Ok(Err(error)) => Err(format!("pdf-extract: {error}")),
         Err(_) => Err("pdf-extract panicked".to_owned()),
     };
-    let primary = match primary {
-        Ok(texts) if texts.iter().all(|text| looks_like_language(text)) => return Ok((number(texts), Vec::new())),
-        Ok(texts) => {
-            tracing::debug!("pdf-extract returned pages that are not language, trying pdftotext");
-            Some(texts)
+    // poppler reads fonts that pdf-extract cannot (it drops or garbles their text), and it
+    // is fast next to embedding: it cross-checks every page.
+    let secondary = pdftotext(bytes);
+    match (primary, secondary) {
+        (Ok(primary), Ok(secondary)) if primary.len() == secondary.len() => Ok(choose_pages(primary, secondary)),
+        (Ok(primary), _) => Ok(choose_pages(primary, Vec::new())),
+        (Err(reason), Ok(secondary)) => {
+            tracing::debug!(%reason, "using pdftotext");
+            Ok(choose_pages(secondary, Vec::new()))
         }
-        Err(reason) => {
-            tracing::debug!(%reason, "falling back to pdftotext");
-            match pdftotext(bytes) {
-                Ok(texts) => return Ok(readable(texts, None)),
-                Err(second_error) => return Err(Error::Pdf(format!("{reason}; {second_error}"))),
-            }
-        }
-    };
-    match pdftotext(bytes) {
-        Ok(texts) => Ok(readable(texts, primary)),
-        Err(error) => {
-            tracing::debug!(%error, "pdftotext failed too");
-            Ok(readable(primary.unwrap_or_default(), None))
-        }
+        (Err(first), Err(second)) => Err(Error::Pdf(format!("{first}; {second}"))),
     }
 }
 
-/// Per page, the first readable text of `texts` and `alternative`; unreadable pages are
-/// emptied and listed.
-fn readable(texts: Vec<String>, alternative: Option<Vec<String>>) -> (Vec<Page>, Vec<u32>) {
-    let alternative = alternative.unwrap_or_default();
+fn visible_characters(text: &str) -> usize {
+    text.chars().filter(|character| !character.is_whitespace()).count()
+}
+
+/// Per page, the primary text if it is language and not much shorter than the alternative,
+/// else the alternative if that is language; pages readable in neither are emptied and listed.
+fn choose_pages(primary: Vec<String>, alternative: Vec<String>) -> (Vec<Page>, Vec<u32>) {
     let mut unreadable = Vec::new();
-    let mut chosen = Vec::with_capacity(texts.len());
-    for (index, text) in texts.into_iter().enumerate() {
-        if looks_like_language(&text) {
+    let mut chosen = Vec::with_capacity(primary.len());
+    for (index, text) in primary.into_iter().enumerate() {
+        let other = alternative.get(index).filter(|other| looks_like_language(other));
+        let primary_ok = looks_like_language(&text);
+        let other_has_more = other.is_some_and(|other| visible_characters(other) * 10 > visible_characters(&text) * 13);
+        if primary_ok && !other_has_more {
             chosen.push(text);
-        } else if let Some(other) = alternative.get(index).filter(|other| looks_like_language(other)) {
+        } else if let Some(other) = other {
             chosen.push(other.clone());
         } else {
             unreadable.push(index as u32 + 1);
@@ -116,6 +113,22 @@ mod tests {
     #[test]
     fn non_pdf_bytes_are_rejected() {
         assert!(matches!(pages(b"hello"), Err(Error::Pdf(_))));
+    }
+
+    #[test]
+    fn pages_missing_text_take_the_alternative_and_garbage_is_dropped() {
+        let english = "The init program is executed as the first program with PID=1 to start the system.";
+        let (pages, unreadable) = choose_pages(
+            vec![english.into(), "1 WINDOWS 10 9 1.1.3 Windows , TEX Live 2022 . TEMP TMP . cmd".into(), "\u{E000}".repeat(60)],
+            vec![
+                english.into(),
+                "1 在 WINDOWS 10 上安装 9 1.1.3 在 Windows 系统中，TEX Live 2022 的安装程序会用到临时目录 TEMP 和 TMP，请在 cmd 中设置。".into(),
+                "\u{E000}".repeat(60),
+            ],
+        );
+        assert_eq!(pages[0].text, english);
+        assert!(pages[1].text.contains("安装程序"), "the fuller text wins");
+        assert_eq!((pages[2].text.as_str(), unreadable), ("", vec![3]));
     }
 
     #[test]

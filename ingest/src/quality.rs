@@ -26,35 +26,60 @@ fn is_plausible(character: char) -> bool {
         || matches!(character, '·' | '×' | '÷' | '°' | '©' | '®' | '•' | '→' | '←' | '≤' | '≥' | '…')
 }
 
-/// Whether `text` reads as human language rather than extraction garbage.
-pub fn looks_like_language(text: &str) -> bool {
-    let characters: Vec<char> = text.chars().filter(|character| !character.is_whitespace()).collect();
-    if characters.len() < MIN_JUDGED {
-        return true;
-    }
-    let plausible = characters.iter().filter(|character| is_plausible(**character)).count();
-    if (plausible as f64) < 0.85 * characters.len() as f64 {
-        return false;
-    }
-    let ideographs: Vec<char> = characters
-        .iter()
-        .copied()
-        .filter(|character| is_ideograph(*character))
-        .collect();
-    if ideographs.len() >= 30 {
+/// The measurements behind [`looks_like_language`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TextQuality {
+    /// Non-space characters judged.
+    pub characters: usize,
+    /// Share of characters from scripts and punctuation that documents use.
+    pub plausible: f64,
+    /// Share of ideographs among the most common Chinese characters (1 if few ideographs).
+    pub common_hanzi: f64,
+    /// Share of letters and digits, dot leaders and rules not counted.
+    pub alphanumeric: f64,
+}
+
+impl TextQuality {
+    pub fn measure(text: &str) -> Self {
+        let characters: Vec<char> = text.chars().filter(|character| !character.is_whitespace()).collect();
+        let plausible = characters.iter().filter(|character| is_plausible(**character)).count();
+        let ideographs: Vec<char> = characters
+            .iter()
+            .copied()
+            .filter(|character| is_ideograph(*character))
+            .collect();
         let common = ideographs
             .iter()
             .filter(|character| COMMON_HANZI.contains(**character))
             .count();
-        if (common as f64) < 0.15 * ideographs.len() as f64 {
-            return false;
+        // Tables of contents and rules are runs of dots, dashes and underscores.
+        let counted: Vec<&char> = characters
+            .iter()
+            .filter(|character| !matches!(character, '.' | '-' | '_' | '=' | '·' | '…'))
+            .collect();
+        let alphanumeric = counted.iter().filter(|character| character.is_alphanumeric()).count();
+        let share = |part: usize, whole: usize| if whole == 0 { 1.0 } else { part as f64 / whole as f64 };
+        Self {
+            characters: characters.len(),
+            plausible: share(plausible, characters.len()),
+            common_hanzi: if ideographs.len() >= 30 {
+                share(common, ideographs.len())
+            } else {
+                1.0
+            },
+            alphanumeric: share(alphanumeric, counted.len()),
         }
     }
-    let letters = characters
-        .iter()
-        .filter(|character| character.is_alphanumeric())
-        .count();
-    (letters as f64) >= 0.4 * characters.len() as f64
+
+    pub fn is_language(&self) -> bool {
+        self.characters < MIN_JUDGED
+            || (self.plausible >= 0.85 && self.common_hanzi >= 0.15 && self.alphanumeric >= 0.3)
+    }
+}
+
+/// Whether `text` reads as human language rather than extraction garbage.
+pub fn looks_like_language(text: &str) -> bool {
+    TextQuality::measure(text).is_language()
 }
 
 #[cfg(test)]
