@@ -59,6 +59,12 @@ pub async fn ingest(
     json_output: bool,
 ) -> anyhow::Result<()> {
     let engine = Engine::open(settings).await?;
+    for (source, outcome) in engine.resume_jobs().await? {
+        match outcome {
+            Ok(outcome) => eprintln!("resumed {source}: {}", outcome.status),
+            Err(error) => eprintln!("resumed {source}: failed: {error:#}"),
+        }
+    }
     let files = collect_files(paths);
     if files.is_empty() {
         bail!("no supported files found under the given paths");

@@ -196,6 +196,9 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
             .ingest_bytes(&source, Ok(body), &options)
             .await
             .with_context(|| format!("indexing corpus document {}", row.id))?;
+        if (number + 1) % 200 == 0 {
+            cache.save()?; // an interrupted evaluation keeps what it embedded
+        }
         if !args.json && (number + 1) % 100 == 0 {
             eprintln!("indexed {}/{} documents", number + 1, corpus.len());
         }

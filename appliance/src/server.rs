@@ -97,9 +97,7 @@ fn access_of(user: &User) -> Access {
 
 pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<PathBuf>) -> anyhow::Result<()> {
     let engine = Engine::open(settings).await?;
-    if !ingest_paths.is_empty() {
-        tokio::spawn(background_ingest(engine.clone(), ingest_paths));
-    }
+    tokio::spawn(background_ingest(engine.clone(), ingest_paths));
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
@@ -112,7 +110,21 @@ pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<Pat
     Ok(())
 }
 
+/// Finishes jobs a crash interrupted, then ingests `paths`, one document at a time.
 async fn background_ingest(engine: Engine, paths: Vec<PathBuf>) {
+    match engine.resume_jobs().await {
+        Ok(resumed) => {
+            for (source, outcome) in resumed {
+                if let Err(error) = outcome {
+                    tracing::warn!(source, error = format!("{error:#}"), "resumed ingest failed");
+                }
+            }
+        }
+        Err(error) => tracing::error!(error = format!("{error:#}"), "could not read the interrupted jobs"),
+    }
+    if paths.is_empty() {
+        return;
+    }
     let options = IngestOptions {
         groups: Vec::new(),
         public: true,

@@ -19,6 +19,8 @@ pub struct Settings {
     pub chunk_overlap_tokens: usize,
     /// Candidates each retriever returns before fusion.
     pub retrieve_candidates: usize,
+    /// Weight of the dense list in fusion (the keyword list weighs 1).
+    pub dense_weight: f32,
     /// Passages given to the generator.
     pub answer_passages: usize,
     /// Generator-token budget for all passages of a prompt.
@@ -59,6 +61,7 @@ impl Settings {
             chunk_max_tokens: 200,
             chunk_overlap_tokens: 32,
             retrieve_candidates: 50,
+            dense_weight: 1.0,
             answer_passages: 4,
             answer_passage_tokens: 900,
             answer_max_tokens: 256,
@@ -92,6 +95,7 @@ impl Settings {
             "chunk_overlap_tokens" => self.chunk_overlap_tokens = number(value)?,
             "retrieve_candidates" => self.retrieve_candidates = number(value)?,
             "answer_passages" => self.answer_passages = number(value)?,
+            "dense_weight" => self.dense_weight = number(value)?,
             "answer_passage_tokens" => self.answer_passage_tokens = number(value)?,
             "answer_max_tokens" => self.answer_max_tokens = number(value)?,
             "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,

@@ -130,24 +130,28 @@ mod tests {
 
     use super::*;
 
+    /// A caller that holds the queue until the returned sender is used.
+    fn hold(queue: &Arc<FairQueue>) -> (std::thread::JoinHandle<Result<()>>, std::sync::mpsc::Sender<()>) {
+        let (started_sender, started_receiver) = std::sync::mpsc::channel();
+        let (release_sender, release_receiver) = std::sync::mpsc::channel::<()>();
+        let queue = queue.clone();
+        let holder = std::thread::spawn(move || {
+            queue.run(&mut |_| true, || {
+                started_sender.send(()).unwrap();
+                release_receiver.recv().unwrap();
+                Ok(())
+            })
+        });
+        started_receiver.recv().unwrap();
+        (holder, release_sender)
+    }
+
     #[test]
     fn callers_run_one_at_a_time_in_order_and_see_their_position() {
         let queue = Arc::new(FairQueue::default());
         let running = Arc::new(AtomicUsize::new(0));
         let order = Arc::new(Mutex::new(Vec::new()));
-        let (started_sender, started_receiver) = std::sync::mpsc::channel();
-        let (release_sender, release_receiver) = std::sync::mpsc::channel::<()>();
-        let first = {
-            let queue = queue.clone();
-            std::thread::spawn(move || {
-                queue.run(&mut |_| true, || {
-                    started_sender.send(()).unwrap();
-                    release_receiver.recv().unwrap();
-                    Ok(())
-                })
-            })
-        };
-        started_receiver.recv().unwrap();
+        let (first, release_sender) = hold(&queue);
         let mut waiters = Vec::new();
         for index in 0..3 {
             let (queue, running, order) = (queue.clone(), running.clone(), order.clone());
@@ -185,19 +189,7 @@ mod tests {
     #[test]
     fn an_abandoned_ticket_does_not_block_the_queue() {
         let queue = Arc::new(FairQueue::default());
-        let (started_sender, started_receiver) = std::sync::mpsc::channel();
-        let (release_sender, release_receiver) = std::sync::mpsc::channel::<()>();
-        let holder = {
-            let queue = queue.clone();
-            std::thread::spawn(move || {
-                queue.run(&mut |_| true, || {
-                    started_sender.send(()).unwrap();
-                    release_receiver.recv().unwrap();
-                    Ok(())
-                })
-            })
-        };
-        started_receiver.recv().unwrap();
+        let (holder, release_sender) = hold(&queue);
         let gave_up = queue.run(&mut |_| false, || Ok(()));
         assert!(matches!(gave_up, Err(Error::Cancelled)));
         release_sender.send(()).unwrap();

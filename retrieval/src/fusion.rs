@@ -9,10 +9,17 @@ pub const RRF_K: f32 = 60.0;
 
 /// Reciprocal rank fusion: each list contributes `1 / (k + rank)` to a chunk's score.
 pub fn reciprocal_rank_fusion(lists: &[&[ScoredChunk]], k: f32, limit: usize) -> Vec<ScoredChunk> {
+    let weighted: Vec<(&[ScoredChunk], f32)> = lists.iter().map(|list| (*list, 1.0)).collect();
+    weighted_reciprocal_rank_fusion(&weighted, k, limit)
+}
+
+/// Reciprocal rank fusion where each list's contribution is scaled by its weight: lets a
+/// stronger retriever (BM25 on Chinese question sets, say) lead without silencing the other.
+pub fn weighted_reciprocal_rank_fusion(lists: &[(&[ScoredChunk], f32)], k: f32, limit: usize) -> Vec<ScoredChunk> {
     let mut fused: HashMap<u64, f32> = HashMap::new();
-    for list in lists {
+    for (list, weight) in lists {
         for (rank, hit) in list.iter().enumerate() {
-            *fused.entry(hit.chunk_id).or_default() += 1.0 / (k + rank as f32 + 1.0);
+            *fused.entry(hit.chunk_id).or_default() += weight / (k + rank as f32 + 1.0);
         }
     }
     let mut hits: Vec<ScoredChunk> = fused
@@ -49,6 +56,16 @@ mod tests {
         let ids: Vec<u64> = fused.iter().map(|hit| hit.chunk_id).collect();
         assert_eq!(ids[..2], [1, 3]);
         assert_eq!(ids.len(), 4);
+    }
+
+    #[test]
+    fn weights_decide_between_first_places() {
+        let keyword = hits(&[1, 2]);
+        let dense = hits(&[2, 1]);
+        let keyword_led = weighted_reciprocal_rank_fusion(&[(&keyword, 1.0), (&dense, 0.5)], RRF_K, 2);
+        assert_eq!(keyword_led[0].chunk_id, 1);
+        let dense_led = weighted_reciprocal_rank_fusion(&[(&keyword, 0.5), (&dense, 1.0)], RRF_K, 2);
+        assert_eq!(dense_led[0].chunk_id, 2);
     }
 
     proptest! {

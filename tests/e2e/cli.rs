@@ -103,3 +103,51 @@ fn models_verify_checks_the_manifest() {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("fetch-models.sh"));
 }
+
+#[test]
+fn an_ingest_killed_mid_way_resumes_on_the_next_start() {
+    use std::io::{BufRead, BufReader};
+
+    let data = tempfile::tempdir().unwrap();
+    let thesis = shared_docs().join("pdf/fduthesis-en.pdf");
+    let mut child = std::process::Command::new(super::binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--models-dir")
+        .arg(super::models_dir())
+        .args(["ingest", thesis.to_str().unwrap()])
+        .env("RUST_LOG", "info")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = BufReader::new(child.stderr.take().unwrap());
+    for line in stderr.lines() {
+        if line.unwrap().contains("embedding") {
+            break;
+        }
+    }
+    child.kill().unwrap(); // SIGKILL: no clean-up runs
+    child.wait().unwrap();
+
+    let note = data.path().join("note.md");
+    std::fs::write(&note, "# Note\n\nNothing to see.\n").unwrap();
+    let output = appliance(data.path(), &["ingest", note.to_str().unwrap()]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("resumed") && stderr.contains("fduthesis-en.pdf: indexed"),
+        "{stderr}"
+    );
+
+    let hits = last_json_line(&appliance(data.path(), &["search", "thesis template", "--json"]));
+    assert!(
+        hits["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|hit| hit["document"] == "fduthesis-en.pdf"),
+        "{hits}"
+    );
+    // Nothing is resumed twice.
+    let output = appliance(data.path(), &["ingest", note.to_str().unwrap()]);
+    assert!(!String::from_utf8_lossy(&output.stderr).contains("resumed"));
+}

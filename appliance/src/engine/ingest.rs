@@ -82,11 +82,25 @@ impl Engine {
         bytes: anyhow::Result<Vec<u8>>,
         options: &IngestOptions,
     ) -> anyhow::Result<IngestOutcome> {
-        let job = sqlx::query("INSERT INTO jobs (source, status) VALUES (?, 'queued')")
-            .bind(source)
-            .execute(&self.db)
-            .await?
-            .last_insert_rowid();
+        let job =
+            sqlx::query("INSERT INTO jobs (source, status, groups_json, public, actor) VALUES (?, 'queued', ?, ?, ?)")
+                .bind(source)
+                .bind(serde_json::to_string(&options.groups)?)
+                .bind(options.public)
+                .bind(&options.actor)
+                .execute(&self.db)
+                .await?
+                .last_insert_rowid();
+        self.run_job(job, source, bytes, options).await
+    }
+
+    async fn run_job(
+        &self,
+        job: i64,
+        source: &str,
+        bytes: anyhow::Result<Vec<u8>>,
+        options: &IngestOptions,
+    ) -> anyhow::Result<IngestOutcome> {
         let result = match bytes {
             Ok(bytes) => self.ingest_job(job, bytes, source, options).await,
             Err(error) => Err(error),
@@ -96,6 +110,33 @@ impl Engine {
             Err(error) => set_job(self, job, "failed", Some(&format!("{error:#}")), None).await?,
         }
         result
+    }
+
+    /// Re-runs the jobs a crash or kill interrupted (queued, parsing or embedding), in
+    /// order. Indexes are rewritten per document, so a half-written one is replaced whole.
+    pub async fn resume_jobs(&self) -> anyhow::Result<Vec<(String, anyhow::Result<IngestOutcome>)>> {
+        let rows = sqlx::query(
+            "SELECT id, source, groups_json, public, actor FROM jobs \
+             WHERE status IN ('queued', 'parsing', 'embedding') ORDER BY id",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        let mut resumed = Vec::with_capacity(rows.len());
+        for row in rows {
+            let source: String = row.get("source");
+            let options = IngestOptions {
+                groups: serde_json::from_str(row.get::<&str, _>("groups_json")).unwrap_or_default(),
+                public: row.get("public"),
+                actor: row.get("actor"),
+            };
+            let bytes = tokio::fs::read(&source)
+                .await
+                .with_context(|| format!("reading {source} to resume its interrupted ingest"));
+            tracing::info!(job = row.get::<i64, _>("id"), source, "resuming interrupted ingest");
+            let outcome = self.run_job(row.get("id"), &source, bytes, &options).await;
+            resumed.push((source, outcome));
+        }
+        Ok(resumed)
     }
 
     async fn ingest_job(
@@ -150,6 +191,7 @@ impl Engine {
         }
 
         set_job(self, job, "embedding", None, None).await?;
+        tracing::info!(job, source, chunks = chunks.len(), "embedding");
         let models = self.models.clone();
         let texts: Vec<String> = chunks
             .iter()

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use retrieval::access::chunk_tokens;
-use retrieval::fusion::{RRF_K, reciprocal_rank_fusion};
+use retrieval::fusion::{RRF_K, weighted_reciprocal_rank_fusion};
 use retrieval::{Access, ScoredChunk};
 use serde::Serialize;
 use sqlx::Row;
@@ -80,7 +80,11 @@ impl Engine {
         let fused: Vec<ScoredChunk> = match mode {
             SearchMode::Keyword => keyword_hits.iter().take(limit).copied().collect(),
             SearchMode::Dense => dense_hits.iter().take(limit).copied().collect(),
-            SearchMode::Hybrid => reciprocal_rank_fusion(&[&keyword_hits, &dense_hits], RRF_K, limit),
+            SearchMode::Hybrid => weighted_reciprocal_rank_fusion(
+                &[(&keyword_hits, 1.0), (&dense_hits, self.settings.dense_weight)],
+                RRF_K,
+                limit,
+            ),
         };
         let dense_scores: HashMap<u64, f32> = dense_hits.iter().map(|hit| (hit.chunk_id, hit.score)).collect();
         let keyword_ranks: HashMap<u64, usize> = keyword_hits
