@@ -12,6 +12,7 @@ mod eval;
 mod models;
 mod server;
 mod settings;
+mod throttle;
 mod users;
 
 use std::net::SocketAddr;

@@ -7,6 +7,7 @@
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
@@ -23,6 +24,7 @@ use tokio_stream::wrappers::ReceiverStream;
 
 use crate::engine::{AnswerEvent, Engine, IngestOptions};
 use crate::settings::Settings;
+use crate::throttle::LoginThrottle;
 use crate::users::{self, User};
 
 const SESSION_COOKIE: &str = "appliance_session";
@@ -30,6 +32,7 @@ const SESSION_COOKIE: &str = "appliance_session";
 #[derive(Clone)]
 struct AppState {
     engine: Engine,
+    throttle: Arc<LoginThrottle>,
 }
 
 /// Every error a handler can return.
@@ -37,6 +40,7 @@ struct AppState {
 enum ApiError {
     Unauthorized,
     BadRequest(String),
+    TooManyRequests(String),
     Internal(anyhow::Error),
 }
 
@@ -51,6 +55,7 @@ impl IntoResponse for ApiError {
         let (status, message) = match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "please log in".to_owned()),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
+            ApiError::TooManyRequests(message) => (StatusCode::TOO_MANY_REQUESTS, message),
             ApiError::Internal(error) => {
                 tracing::error!(error = format!("{error:#}"), "request failed");
                 (
@@ -157,7 +162,10 @@ fn router(engine: Engine) -> Router {
         .route("/api/search", post(search))
         .route("/api/ask", post(ask))
         .layer(axum::middleware::map_response(security_headers))
-        .with_state(AppState { engine })
+        .with_state(AppState {
+            engine,
+            throttle: Arc::new(LoginThrottle::default()),
+        })
 }
 
 async fn security_headers(mut response: Response) -> Response {
@@ -205,10 +213,20 @@ struct LoginRequest {
 
 async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>) -> Result<Response, ApiError> {
     let db = &state.engine.db;
+    let now = std::time::Instant::now();
+    if let Some(remaining) = state.throttle.locked_for(&request.username, now) {
+        crate::audit::append(db, &request.username, "login.locked", json!({})).await?;
+        return Err(ApiError::TooManyRequests(format!(
+            "too many failed logins; try again in {} minutes",
+            remaining.as_secs().div_ceil(60)
+        )));
+    }
     let Some(user) = users::authenticate(db, &request.username, &request.password).await? else {
-        crate::audit::append(db, &request.username, "login.failed", json!({})).await?;
+        let locked = state.throttle.failed(&request.username, now);
+        crate::audit::append(db, &request.username, "login.failed", json!({ "locked": locked })).await?;
         return Err(ApiError::BadRequest("wrong user name or password".into()));
     };
+    state.throttle.succeeded(&request.username);
     let token = users::create_session(db, &user).await?;
     crate::audit::append(db, &user.username, "login", json!({})).await?;
     let cookie = format!(

@@ -112,6 +112,7 @@ fn login_search_and_streamed_answer_with_permissions() {
         &["ingest", docs.join("salaries.md").to_str().unwrap(), "--group", "hr"],
     );
     let admin_password = add_user(data.path(), "root", "admin", &[]);
+    let target_password = add_user(data.path(), "target", "employee", &[]);
     let employee_password = add_user(data.path(), "emma", "employee", &["sales"]);
 
     let server = start(data.path());
@@ -145,6 +146,20 @@ fn login_search_and_streamed_answer_with_permissions() {
     let body: Value = response.body_mut().read_json().unwrap();
     let hits = body["hits"].as_array().unwrap_or_else(|| panic!("{body}"));
     assert!(hits.iter().all(|hit| hit["document"] != "salaries.md"), "leak: {body}");
+
+    // Brute force: after five wrong passwords even the right one is refused for a while.
+    for _ in 0..5 {
+        let response = client
+            .post(&format!("{}/api/login", server.base))
+            .send_json(json!({ "username": "target", "password": "guess-guess" }))
+            .unwrap();
+        assert_eq!(response.status(), 400);
+    }
+    let locked = client
+        .post(&format!("{}/api/login", server.base))
+        .send_json(json!({ "username": "target", "password": target_password }))
+        .unwrap();
+    assert_eq!(locked.status(), 429);
 
     let admin = login(&client, &server.base, "root", &admin_password);
     let mut response = post(&client, &server.base, "/api/search", &admin, query);

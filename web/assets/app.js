@@ -9,7 +9,7 @@ const STRINGS = {
     askPlaceholder: "请输入问题，例如：如何配置网络？", searchPlaceholder: "搜索文档",
     retrieving: "正在检索…", generating: "正在生成回答（CPU 上可能需要几秒）…", done: "完成",
     refused: "知识库中未找到可靠答案。", page: "第 {p} 页", noResults: "没有结果", loginFailed: "用户名或密码错误",
-    failed: "出错了：", other: "English", queued: "排队中：前面还有 {n} 个问题…", unsupported: "此句未得到所引段落的支持",
+    failed: "出错了：", other: "English", locked: "登录失败次数过多，请几分钟后再试。", queued: "排队中：前面还有 {n} 个问题…", unsupported: "此句未得到所引段落的支持",
   },
   en: {
     title: "Knowledge Assistant", login: "Log in", logout: "Log out", username: "User name", password: "Password",
@@ -18,6 +18,7 @@ const STRINGS = {
     retrieving: "Searching…", generating: "Writing the answer (a few seconds on a CPU)…", done: "Done",
     refused: "No reliable answer was found in the knowledge base.", page: "page {p}", noResults: "No results",
     loginFailed: "Wrong user name or password", failed: "Something went wrong: ", other: "中文",
+    locked: "Too many failed logins; try again in a few minutes.",
     queued: "Waiting for the model: {n} questions ahead…",
     unsupported: "Not supported by the cited passage",
   },
@@ -203,8 +204,8 @@ window.addEventListener("DOMContentLoaded", async () => {
     try {
       const response = await api("/api/login", { username: $("username").value, password: $("password").value });
       showView(true, await response.json());
-    } catch {
-      $("login-error").textContent = t("loginFailed");
+    } catch (error) {
+      $("login-error").textContent = error.status === 429 ? t("locked") : t("loginFailed");
     }
   });
   $("logout").addEventListener("click", async () => {
