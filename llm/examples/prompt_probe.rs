@@ -1,22 +1,14 @@
 //! Tries the grounded prompt on a few questions: `cargo run --example prompt_probe -- MODEL.gguf`.
 
-use llm::prompt::{DEFAULT_SYSTEM_PROMPT, PromptPassage, grounded_messages};
+use llm::prompt::{DEFAULT_SYSTEM_PROMPT, grounded_messages};
 use llm::{GenerationEvent, GenerationRequest, Generator, LocalGenerator};
 
 fn main() -> anyhow::Result<()> {
     let path = std::env::args().nth(1).expect("usage: prompt_probe MODEL.gguf");
     let generator = LocalGenerator::load(std::path::Path::new(&path))?;
-    let passages = vec![
-        PromptPassage {
-            title: "Office handbook".into(),
-            page: Some(4),
-            text: "The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42.".into(),
-        },
-        PromptPassage {
-            title: "Canteen".into(),
-            page: Some(9),
-            text: "The canteen opens at 11:30 and closes at 14:00. 食堂中午十一点半开门，下午两点关门。".into(),
-        },
+    let passages: Vec<&str> = vec![
+        "The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42.",
+        "The canteen opens at 11:30 and closes at 14:00. 食堂中午十一点半开门，下午两点关门。",
     ];
     for question in [
         "What is the current office Wi-Fi password?",

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use llm::citations::{SentenceSupport, drop_dangling_markers, render_verified, verify_sentences};
-use llm::prompt::{DEFAULT_SYSTEM_PROMPT, NOT_FOUND_MARKER, PromptPassage, grounded_messages, not_found_message};
+use llm::prompt::{DEFAULT_SYSTEM_PROMPT, NOT_FOUND_MARKER, grounded_messages, not_found_message};
 use llm::{GenerationEvent, GenerationRequest, GenerationStats};
 use retrieval::Access;
 use serde::Serialize;
@@ -172,14 +172,7 @@ impl Engine {
                     used += tokens;
                     kept.push(hit);
                 }
-                let passages: Vec<PromptPassage> = kept
-                    .iter()
-                    .map(|hit| PromptPassage {
-                        title: hit.title.clone(),
-                        page: Some(hit.page),
-                        text: hit.text.clone(),
-                    })
-                    .collect();
+                let passages: Vec<&str> = kept.iter().map(|hit| hit.text.as_str()).collect();
                 let messages = grounded_messages(DEFAULT_SYSTEM_PROMPT, &owned_question, &passages);
                 let prompt_text: String = messages.iter().map(|message| message.content.as_str()).collect();
                 let prompt_sha256 = hex::encode(Sha256::digest(prompt_text.as_bytes()));

@@ -1,6 +1,6 @@
 //! The local Qwen generator streams a grounded, cited answer.
 
-use llm::prompt::{DEFAULT_SYSTEM_PROMPT, PromptPassage, grounded_messages};
+use llm::prompt::{DEFAULT_SYSTEM_PROMPT, grounded_messages};
 use llm::{GenerationEvent, GenerationRequest, Generator, LocalGenerator};
 
 #[test]
@@ -8,17 +8,9 @@ fn qwen_answers_from_passage_with_citation() {
     let generator = LocalGenerator::load(&super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf"))
         .expect("qwen model loads (run scripts/fetch-models.sh)");
     assert!(generator.count_tokens("你好") >= 1);
-    let passages = vec![
-        PromptPassage {
-            title: "Office handbook".into(),
-            page: Some(4),
-            text: "The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42.".into(),
-        },
-        PromptPassage {
-            title: "Canteen".into(),
-            page: Some(9),
-            text: "The canteen opens at 11:30 and closes at 14:00.".into(),
-        },
+    let passages: Vec<&str> = vec![
+        "The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42.",
+        "The canteen opens at 11:30 and closes at 14:00.",
     ];
     let request = GenerationRequest {
         messages: grounded_messages(
