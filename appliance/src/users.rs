@@ -137,7 +137,7 @@ pub async fn authenticate(pool: &SqlitePool, username: &str, password: &str) -> 
             .await?;
     let Some(row) = row else {
         // Spend the same time as a real check so user names cannot be probed by timing.
-        let _ = hash_password("timing-equaliser");
+        tokio::task::spawn_blocking(|| hash_password("timing-equaliser")).await??;
         return Ok(None);
     };
     let stored: String = row.get("password_hash");

@@ -127,8 +127,9 @@ impl Generator for RemoteGenerator {
                     return Err(Error::Cancelled);
                 }
             }
-            if choice["finish_reason"].as_str() == Some("stop") && !request.stop.is_empty() {
-                stats.hit_stop_string |= chunk["choices"][0]["stop_reason"].is_string();
+            // vLLM names the matched stop string; servers that do not are treated as a plain end.
+            if choice["finish_reason"].as_str() == Some("stop") {
+                stats.hit_stop_string |= choice["stop_reason"].is_string();
             }
         }
         let first = first_piece.unwrap_or_else(Instant::now);
