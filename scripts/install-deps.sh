@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the appliance and its tests need (idempotent).
 set -euo pipefail
-packages=(build-essential pkg-config poppler-utils ca-certificates python3 python3-pip)
+# Build tools; poppler (PDF text and page images); Tesseract with Chinese and English
+# (scanned pages); Chromium, its WebDriver and CJK fonts (browser tests and screenshots).
+packages=(build-essential pkg-config poppler-utils ca-certificates python3 python3-pip util-linux
+  tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-eng
+  chromium chromium-driver fonts-noto-cjk)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

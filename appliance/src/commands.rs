@@ -58,7 +58,7 @@ pub async fn ingest(
     groups: Vec<String>,
     json_output: bool,
 ) -> anyhow::Result<()> {
-    let engine = Engine::open(settings).await?;
+    let engine = Engine::open(settings).await?.isolate_parsing();
     for (source, outcome) in engine.resume_jobs().await? {
         match outcome {
             Ok(outcome) => eprintln!("resumed {source}: {}", outcome.status),

@@ -3,12 +3,14 @@
 //! This file parses arguments, sets up logging and hands over to the commands; the work is
 //! done by the engine and the library crates.
 
+mod admin_api;
 mod audit;
 mod commands;
 mod db;
 mod embed_cache;
 mod engine;
 mod eval;
+mod isolate;
 mod models;
 mod server;
 mod settings;
@@ -56,6 +58,20 @@ enum Command {
     /// Inspect the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Parse one file and print its pages (what ingest would index), without indexing it.
+    Parse(ParseArgs),
+}
+
+#[derive(Debug, Args)]
+struct ParseArgs {
+    /// The file, or `-` for standard input.
+    path: PathBuf,
+    /// File name that decides the format (for standard input).
+    #[arg(long)]
+    name: Option<String>,
+    /// Print the parsed document as one JSON object.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -206,5 +222,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::List) => commands::user_list(settings).await,
         Command::User(UserCommand::Passwd { username }) => commands::user_passwd(settings, &username).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(settings).await,
+        Command::Parse(args) => isolate::parse_command(&settings, &args.path, args.name.as_deref(), args.json),
     }
 }

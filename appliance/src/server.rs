@@ -1,20 +1,24 @@
 //! The HTTP server: the embedded web UI, a JSON API and server-sent events for answers.
 //!
-//! Authentication is a session cookie (HttpOnly, SameSite=Strict); state-changing routes
-//! only accept JSON bodies, which a cross-site form cannot send. Errors become HTTP
-//! responses in exactly one place, [`ApiError`]'s `IntoResponse`.
+//! Authentication is a session cookie (HttpOnly, SameSite=Strict, Secure behind TLS).
+//! Every state-changing request must carry the `X-Appliance-Request` header, which a
+//! cross-site form or image cannot send and which a cross-origin script could only send
+//! after a CORS preflight this server never approves; a mismatching `Origin` is refused
+//! too. Errors become HTTP responses in exactly one place, [`ApiError`]'s `IntoResponse`.
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use axum::extract::DefaultBodyLimit;
 use axum::extract::{FromRequestParts, State};
+use axum::http::Method;
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post, put};
 use axum::{Json, Router};
 use futures_util::StreamExt;
 use retrieval::Access;
@@ -22,6 +26,7 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
+use crate::admin_api;
 use crate::engine::{AnswerEvent, Engine, IngestOptions};
 use crate::settings::Settings;
 use crate::throttle::LoginThrottle;
@@ -29,16 +34,21 @@ use crate::users::{self, User};
 
 const SESSION_COOKIE: &str = "appliance_session";
 
+/// The header every state-changing request must carry (CSRF defence).
+pub(crate) const REQUEST_HEADER: &str = "x-appliance-request";
+
 #[derive(Clone)]
-struct AppState {
-    engine: Engine,
+pub(crate) struct AppState {
+    pub(crate) engine: Engine,
     throttle: Arc<LoginThrottle>,
 }
 
 /// Every error a handler can return.
 #[derive(Debug)]
-enum ApiError {
+pub(crate) enum ApiError {
     Unauthorized,
+    Forbidden,
+    NotFound,
     BadRequest(String),
     TooManyRequests(String),
     Internal(anyhow::Error),
@@ -54,6 +64,8 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, message) = match self {
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "please log in".to_owned()),
+            ApiError::Forbidden => (StatusCode::FORBIDDEN, "you are not allowed to do this".to_owned()),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not found".to_owned()),
             ApiError::BadRequest(message) => (StatusCode::BAD_REQUEST, message),
             ApiError::TooManyRequests(message) => (StatusCode::TOO_MANY_REQUESTS, message),
             ApiError::Internal(error) => {
@@ -69,7 +81,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The logged-in user, from the session cookie.
-struct CurrentUser(User);
+pub(crate) struct CurrentUser(pub(crate) User);
 
 fn session_token(headers: &HeaderMap) -> Option<String> {
     headers
@@ -101,8 +113,19 @@ fn access_of(user: &User) -> Access {
 }
 
 pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<PathBuf>) -> anyhow::Result<()> {
-    let engine = Engine::open(settings).await?;
-    tokio::spawn(background_ingest(engine.clone(), ingest_paths));
+    let engine = Engine::open(settings).await?.isolate_parsing();
+    engine.requeue_interrupted().await?;
+    engine.spawn_ingest_workers(engine.settings.ingest_workers);
+    if !ingest_paths.is_empty() {
+        let options = IngestOptions {
+            groups: Vec::new(),
+            public: true,
+            actor: "serve".to_owned(),
+        };
+        for file in crate::commands::collect_files(&ingest_paths) {
+            engine.enqueue_path(&file, &options).await?;
+        }
+    }
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
@@ -115,42 +138,33 @@ pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<Pat
     Ok(())
 }
 
-/// Finishes jobs a crash interrupted, then ingests `paths`, one document at a time.
-async fn background_ingest(engine: Engine, paths: Vec<PathBuf>) {
-    match engine.resume_jobs().await {
-        Ok(resumed) => {
-            for (source, outcome) in resumed {
-                if let Err(error) = outcome {
-                    tracing::warn!(source, error = format!("{error:#}"), "resumed ingest failed");
-                }
-            }
+/// Refuses state-changing requests without the request header or from another origin.
+async fn csrf_guard(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let method = request.method();
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return next.run(request).await;
+    }
+    let headers = request.headers();
+    let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
+    let origin_matches = match headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) {
+        None => true,
+        Some(origin) => {
+            let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+            host.is_some_and(|host| host.eq_ignore_ascii_case(origin_host))
         }
-        Err(error) => tracing::error!(error = format!("{error:#}"), "could not read the interrupted jobs"),
-    }
-    if paths.is_empty() {
-        return;
-    }
-    let options = IngestOptions {
-        groups: Vec::new(),
-        public: true,
-        actor: "serve".to_owned(),
     };
-    let files = crate::commands::collect_files(&paths);
-    for file in &files {
-        match engine.ingest_file(file, &options).await {
-            Ok(outcome) => {
-                tracing::info!(file = %file.display(), status = outcome.status, chunks = outcome.chunks, "ingested")
-            }
-            Err(error) => tracing::warn!(file = %file.display(), error = format!("{error:#}"), "ingest failed"),
-        }
+    if !headers.contains_key(REQUEST_HEADER) || !origin_matches {
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "error": "cross-site request refused (missing request header or foreign origin)" })),
+        )
+            .into_response();
     }
-    if let Err(error) = engine.optimize().await {
-        tracing::warn!(error = format!("{error:#}"), "optimising the vector index failed");
-    }
-    tracing::info!(files = files.len(), "background ingest finished");
+    next.run(request).await
 }
 
 fn router(engine: Engine) -> Router {
+    let max_upload_bytes = (engine.settings.max_file_mb * 1024 * 1024) as usize;
     Router::new()
         .route("/", get(index))
         .route("/assets/app.js", get(app_js))
@@ -161,6 +175,22 @@ fn router(engine: Engine) -> Router {
         .route("/api/me", get(me))
         .route("/api/search", post(search))
         .route("/api/ask", post(ask))
+        .route(
+            "/api/documents",
+            get(admin_api::documents)
+                .post(admin_api::upload)
+                .layer(DefaultBodyLimit::max(max_upload_bytes)),
+        )
+        .route("/api/documents/{id}", delete(admin_api::delete_document))
+        .route("/api/documents/{id}/access", put(admin_api::set_access))
+        .route("/api/documents/{id}/pages/{page}", get(admin_api::page))
+        .route("/api/jobs", get(admin_api::jobs))
+        .route("/api/users", get(admin_api::list_users).post(admin_api::add_user))
+        .route("/api/users/{id}", put(admin_api::update_user))
+        .route("/api/me/password", post(admin_api::change_password))
+        .route("/api/audit", get(admin_api::audit))
+        .route("/api/stats", get(admin_api::stats))
+        .layer(axum::middleware::from_fn(csrf_guard))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(AppState {
             engine,
@@ -279,7 +309,8 @@ async fn search(
         json!({ "query": request.query, "chunks": chunk_ids }),
     )
     .await?;
-    Ok(Json(json!({ "hits": hits })))
+    let terms = engine.keyword.tokens(&request.query);
+    Ok(Json(json!({ "hits": hits, "terms": terms })))
 }
 
 #[derive(Deserialize)]

@@ -41,6 +41,20 @@ pub struct Settings {
     pub generator_model: String,
     /// Bearer token for that server.
     pub generator_api_key: Option<Secret>,
+    /// Largest file accepted for ingest, in MiB.
+    pub max_file_mb: u64,
+    /// Address-space limit of the parser child process, in MiB.
+    pub parse_memory_mb: u64,
+    /// CPU-time limit of the parser child process, in seconds (OCR runs in its own processes).
+    pub parse_cpu_seconds: u64,
+    /// Wall-clock limit for parsing one file, OCR included, in seconds.
+    pub parse_timeout_seconds: u64,
+    /// Tesseract languages for scanned pages (`chi_sim+eng`; add `chi_tra` for Traditional scans).
+    pub ocr_languages: String,
+    /// Longest OCR time for one page, in seconds.
+    pub ocr_page_seconds: u64,
+    /// Ingest jobs the server runs at once (embedding uses every core, so one is usually best).
+    pub ingest_workers: usize,
 }
 
 /// A value that never appears in logs or `Debug` output.
@@ -71,6 +85,13 @@ impl Settings {
             generator_url: None,
             generator_model: "default".to_owned(),
             generator_api_key: None,
+            max_file_mb: 64,
+            parse_memory_mb: 2048,
+            parse_cpu_seconds: 600,
+            parse_timeout_seconds: 3600,
+            ocr_languages: "chi_sim+eng".to_owned(),
+            ocr_page_seconds: 60,
+            ingest_workers: 1,
         };
         for (key, value) in std::env::vars() {
             let Some(name) = key.strip_prefix("APPLIANCE__") else {
@@ -104,6 +125,13 @@ impl Settings {
             "generator_url" => self.generator_url = Some(value.to_owned()),
             "generator_model" => self.generator_model = value.to_owned(),
             "generator_api_key" => self.generator_api_key = Some(Secret(value.to_owned())),
+            "max_file_mb" => self.max_file_mb = number(value)?,
+            "parse_memory_mb" => self.parse_memory_mb = number(value)?,
+            "parse_cpu_seconds" => self.parse_cpu_seconds = number(value)?,
+            "parse_timeout_seconds" => self.parse_timeout_seconds = number(value)?,
+            "ocr_languages" => self.ocr_languages = value.to_owned(),
+            "ocr_page_seconds" => self.ocr_page_seconds = number(value)?,
+            "ingest_workers" => self.ingest_workers = number::<usize>(value)?.max(1),
             other => bail!("unknown setting {other:?}"),
         }
         if self.chunk_max_tokens == 0 || self.chunk_overlap_tokens >= self.chunk_max_tokens {
@@ -120,6 +148,19 @@ impl Settings {
     }
     pub fn vector_dir(&self) -> PathBuf {
         self.data_dir.join("vectors")
+    }
+    pub fn parse_options(&self) -> ingest::ParseOptions {
+        ingest::ParseOptions::new(
+            self.max_file_mb * 1024 * 1024,
+            Some(ingest::OcrOptions {
+                languages: self.ocr_languages.clone(),
+                page_timeout: std::time::Duration::from_secs(self.ocr_page_seconds),
+                ..ingest::OcrOptions::default()
+            }),
+        )
+    }
+    pub fn uploads_dir(&self) -> PathBuf {
+        self.data_dir.join("uploads")
     }
     pub fn chunker(&self) -> ingest::chunk::ChunkerConfig {
         ingest::chunk::ChunkerConfig {

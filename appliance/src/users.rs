@@ -158,6 +158,38 @@ fn unix_now() -> i64 {
         .unwrap_or_default()
 }
 
+/// Sets a user's role, groups and disabled flag; a disabled user's sessions end.
+pub async fn update(
+    pool: &SqlitePool,
+    id: i64,
+    role: &str,
+    groups: &[String],
+    disabled: bool,
+) -> anyhow::Result<Option<User>> {
+    let changed = sqlx::query("UPDATE users SET role = ?, groups_json = ?, disabled = ? WHERE id = ?")
+        .bind(role)
+        .bind(serde_json::to_string(groups)?)
+        .bind(disabled)
+        .bind(id)
+        .execute(pool)
+        .await?
+        .rows_affected();
+    if changed == 0 {
+        return Ok(None);
+    }
+    if disabled {
+        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+            .bind(id)
+            .execute(pool)
+            .await?;
+    }
+    let row = sqlx::query("SELECT id, username, role, groups_json, disabled FROM users WHERE id = ?")
+        .bind(id)
+        .fetch_one(pool)
+        .await?;
+    Ok(Some(user_from_row(&row)))
+}
+
 /// A new session for `user`; only the token's hash is stored.
 pub async fn create_session(pool: &SqlitePool, user: &User) -> anyhow::Result<String> {
     let token = hex::encode(rand::rng().random::<[u8; 32]>());

@@ -30,12 +30,15 @@ impl Default for ChunkerConfig {
 pub struct Chunk {
     /// 1-based page number.
     pub page: u32,
-    /// The Markdown-style heading in force where the chunk starts (empty if none).
+    /// The Markdown-style heading path in force where the chunk starts, outermost first,
+    /// joined by " > " (empty if none).
     pub heading: String,
     /// Byte span in the page's text.
     pub start: usize,
     pub end: usize,
     pub text: String,
+    /// `zh` or `en` (or `und` when the chunk has no letters).
+    pub language: &'static str,
 }
 
 /// A piece of page text that is never split further unless it alone is over budget.
@@ -54,9 +57,10 @@ pub fn chunk_document(
 ) -> Vec<Chunk> {
     let mut chunks = Vec::new();
     let mut heading = String::new();
+    let mut heading_stack = Vec::new();
     for page in &document.pages {
         let units = units(&page.text, config.max_tokens, count_tokens);
-        let headings = heading_starts(&page.text);
+        let headings = heading_starts(&page.text, &mut heading_stack);
         let mut index = 0;
         while index < units.len() {
             let mut end_index = index;
@@ -75,6 +79,7 @@ pub fn chunk_document(
                 start,
                 end,
                 text: page.text[start..end].to_owned(),
+                language: crate::quality::language(&page.text[start..end]),
             });
             if end_index + 1 >= units.len() {
                 break;
@@ -95,16 +100,21 @@ pub fn chunk_document(
     chunks
 }
 
-/// Offsets and texts of Markdown headings (`# ...`) in a page.
-fn heading_starts(text: &str) -> Vec<(usize, String)> {
+/// Offsets of Markdown headings (`# ...`) in a page, each with the heading path it opens.
+/// `stack` holds the open headings (level, title) and carries over to the next page.
+fn heading_starts(text: &str, stack: &mut Vec<(usize, String)>) -> Vec<(usize, String)> {
     let mut headings = Vec::new();
     let mut offset = 0;
     for line in text.split_inclusive('\n') {
         let trimmed = line.trim();
         if trimmed.starts_with('#') {
+            let level = trimmed.chars().take_while(|character| *character == '#').count();
             let title = trimmed.trim_start_matches('#').trim();
-            if !title.is_empty() {
-                headings.push((offset, title.to_owned()));
+            if !title.is_empty() && level <= 6 {
+                stack.retain(|(open, _)| *open < level);
+                stack.push((level, title.to_owned()));
+                let path: Vec<&str> = stack.iter().map(|(_, title)| title.as_str()).collect();
+                headings.push((offset, path.join(" > ")));
             }
         }
         offset += line.len();
@@ -254,6 +264,7 @@ mod tests {
             title: "t".into(),
             format: Format::Text,
             unreadable_pages: Vec::new(),
+            ocr_pages: Vec::new(),
             pages: pages
                 .iter()
                 .enumerate()
@@ -285,9 +296,12 @@ mod tests {
             .iter()
             .find(|chunk| chunk.text.contains("Call the tool"))
             .unwrap();
-        assert_eq!(usage.heading, "Usage");
+        assert_eq!(usage.heading, "Setup > Usage");
+        assert_eq!(usage.language, "en");
         let chinese = chunks.iter().find(|chunk| chunk.text.contains("第二页")).unwrap();
         assert_eq!(chinese.page, 2);
+        assert_eq!(chinese.heading, "Setup > Usage", "headings carry over to the next page");
+        assert_eq!(chinese.language, "zh");
         assert_eq!(chinese.text, "第二页。", "Chinese sentence boundary");
     }
 

@@ -8,7 +8,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The file type is not one we parse.
-    #[error("unsupported file type {0:?}: expected .pdf, .html, .htm, .md, .markdown or .txt")]
+    #[error(
+        "unsupported file type {0:?}: expected PDF, Word (.docx), PowerPoint (.pptx), Excel (.xlsx, .xls), \
+         OpenDocument (.ods), CSV, HTML, Markdown, text, e-mail (.eml) or an image (.png, .jpg, .tiff)"
+    )]
     UnsupportedFormat(String),
     /// The file is empty.
     #[error("the file is empty")]
@@ -22,11 +25,14 @@ pub enum Error {
     /// The PDF could not be read.
     #[error("the PDF could not be read: {0}")]
     Pdf(String),
+    /// The file is damaged, not what its name says, or over a safety limit.
+    #[error("{0}")]
+    Corrupt(String),
     /// Parsing succeeded but produced no text at all.
     #[error("no text could be extracted (a scanned document without a text layer?)")]
     NoText,
-    /// Every page's text layer is extraction garbage (fonts without a text map).
-    #[error("the text of all {0} pages is unreadable (fonts without a text map); OCR is not available yet")]
+    /// No page could be read, neither from its text layer nor by OCR.
+    #[error("none of the {0} pages could be read: no usable text layer, and OCR found no text")]
     Unreadable(usize),
     /// Reading the file failed.
     #[error("i/o: {0}")]

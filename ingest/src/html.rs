@@ -3,7 +3,21 @@
 use scraper::{ElementRef, Html, Node, Selector};
 
 use crate::text::decode;
-use crate::{Page, Result};
+use crate::{Page, ParseOptions, Parsed, Parser, Result};
+
+/// Web pages: the main text.
+pub(crate) struct HtmlParser;
+
+impl Parser for HtmlParser {
+    fn parse(&self, bytes: &[u8], _options: &ParseOptions) -> Result<Parsed> {
+        let (title, pages) = parse(bytes)?;
+        Ok(Parsed {
+            title,
+            pages,
+            ..Parsed::default()
+        })
+    }
+}
 
 /// Elements whose content is never document text.
 const SKIPPED: [&str; 9] = [

@@ -1,17 +1,81 @@
-//! PDF text per page: pdf-extract first, poppler's `pdftotext` when pdf-extract fails or
-//! its text is not language.
+//! PDF text per page: pdf-extract first, poppler's `pdftotext` as a cross-check, and OCR
+//! for pages neither can read.
 //!
 //! pdf-extract panics rather than erring on some real PDFs (predefined CJK CMaps such as
 //! UniGB-UCS2-H), so it runs under `catch_unwind`; a panic becomes this document's fallback,
 //! never a crashed worker. Fonts without a usable text map make pdf-extract return mojibake
-//! that poppler often decodes; a page that is garbage in both is left empty and reported.
+//! that poppler often decodes; a page that is garbage in both, or has no text at all (a
+//! scan), is rendered and read by Tesseract; what OCR cannot read either is left empty and
+//! reported, never indexed as garbage.
 
 use std::io::Write;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::process::{Command, Stdio};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::quality::looks_like_language;
-use crate::{Error, Page, Result};
+use crate::{Error, Page, ParseOptions, Parsed, Parser, Result, ocr, process};
+
+/// Pages with fewer visible characters than this are treated as scans and sent to OCR.
+const SCANNED_PAGE_CHARACTERS: usize = 20;
+
+/// How long poppler may take over a whole document.
+const PDFTOTEXT_TIMEOUT: Duration = Duration::from_secs(300);
+
+pub(crate) struct PdfParser;
+
+impl Parser for PdfParser {
+    fn parse(&self, bytes: &[u8], options: &ParseOptions) -> Result<Parsed> {
+        let (mut pages, mut unreadable) = pages(bytes)?;
+        let mut ocr_pages = Vec::new();
+        if let Some(ocr_options) = &options.ocr {
+            let candidates: Vec<u32> = pages
+                .iter()
+                .filter(|page| {
+                    unreadable.contains(&page.number) || visible_characters(&page.text) < SCANNED_PAGE_CHARACTERS
+                })
+                .map(|page| page.number)
+                .collect();
+            if !candidates.is_empty() {
+                let recognised = ocr_pages_of(bytes, &candidates, ocr_options)?;
+                for (number, text) in recognised {
+                    let page = &mut pages[number as usize - 1];
+                    if visible_characters(&text) > visible_characters(&page.text) && looks_like_language(&text) {
+                        page.text = text;
+                        unreadable.retain(|other| *other != number);
+                        ocr_pages.push(number);
+                    }
+                }
+            }
+        }
+        Ok(Parsed {
+            title: None,
+            pages,
+            unreadable_pages: unreadable,
+            ocr_pages,
+        })
+    }
+}
+
+/// OCR text of the `numbers` pages; stops at the first failure that would repeat on every
+/// page (Tesseract missing), skips pages that fail alone.
+fn ocr_pages_of(bytes: &[u8], numbers: &[u32], options: &ocr::OcrOptions) -> Result<Vec<(u32, String)>> {
+    let mut file = tempfile::Builder::new().suffix(".pdf").tempfile()?;
+    file.write_all(bytes)?;
+    file.flush()?;
+    let mut recognised = Vec::new();
+    for &number in numbers {
+        match ocr::pdf_page(file.path(), number, options) {
+            Ok(text) => recognised.push((number, text)),
+            Err(reason) if reason.contains("not installed") => {
+                tracing::warn!(%reason, "OCR is unavailable; scanned pages stay unreadable");
+                break;
+            }
+            Err(reason) => tracing::warn!(page = number, %reason, "OCR failed on a page"),
+        }
+    }
+    Ok(recognised)
+}
 
 /// Pages of text, and the numbers of pages whose text layer was unreadable (left empty).
 pub(crate) fn pages(bytes: &[u8]) -> Result<(Vec<Page>, Vec<u32>)> {
@@ -77,28 +141,15 @@ fn number(texts: Vec<String>) -> Vec<Page> {
 
 /// Runs `pdftotext - -` and splits its output at form feeds (one per page).
 fn pdftotext(bytes: &[u8]) -> std::result::Result<Vec<String>, String> {
-    let mut child = Command::new("pdftotext")
-        .args(["-enc", "UTF-8", "-", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|error| match error.kind() {
-            std::io::ErrorKind::NotFound => "pdftotext is not installed (apt-get install poppler-utils)".to_owned(),
-            _ => format!("pdftotext did not start: {error}"),
-        })?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input = bytes.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child
-        .wait_with_output()
-        .map_err(|error| format!("pdftotext failed: {error}"))?;
-    let _ = writer.join();
-    if !output.status.success() {
-        let message = String::from_utf8_lossy(&output.stderr);
-        return Err(format!("pdftotext: {}", message.trim()));
-    }
-    let text = String::from_utf8_lossy(&output.stdout);
+    let mut command = Command::new("pdftotext");
+    command.args(["-enc", "UTF-8", "-", "-"]);
+    let output = process::run(command, Some(bytes.to_vec()), PDFTOTEXT_TIMEOUT).map_err(|error| {
+        error.replace(
+            "pdftotext is not installed",
+            "pdftotext is not installed (apt-get install poppler-utils)",
+        )
+    })?;
+    let text = String::from_utf8_lossy(&output);
     let mut pages: Vec<String> = text.split('\u{c}').map(str::to_owned).collect();
     if pages.last().is_some_and(|last| last.trim().is_empty()) {
         pages.pop();

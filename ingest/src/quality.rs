@@ -26,6 +26,23 @@ fn is_plausible(character: char) -> bool {
         || matches!(character, '·' | '×' | '÷' | '°' | '©' | '®' | '•' | '→' | '←' | '≤' | '≥' | '…')
 }
 
+/// The language of a passage for the chunk record: `zh` when a tenth or more of its
+/// letters are ideographs, `en` when it has other letters, `und` otherwise.
+pub fn language(text: &str) -> &'static str {
+    let (mut ideographs, mut letters) = (0usize, 0usize);
+    for character in text.chars().filter(|character| character.is_alphabetic()) {
+        letters += 1;
+        if is_ideograph(character) {
+            ideographs += 1;
+        }
+    }
+    match (ideographs, letters) {
+        (_, 0) => "und",
+        (ideographs, letters) if ideographs * 10 >= letters => "zh",
+        _ => "en",
+    }
+}
+
 /// The measurements behind [`looks_like_language`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TextQuality {

@@ -11,9 +11,9 @@ use std::sync::Mutex;
 use qdrant_edge::external::serde_json::json;
 use qdrant_edge::{
     Condition, CountRequest, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig, EdgeShard, EdgeVectorParams,
-    FieldCondition, FieldIndexOperations, Filter, JsonPath, Match, NamedQuery, PayloadFieldSchema, PayloadSchemaType,
-    PointId, PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest, ScoringQuery,
-    UpdateOperation, WithPayloadInterface, WithVector,
+    FieldCondition, FieldIndexOperations, Filter, JsonPath, Match, NamedQuery, Payload, PayloadFieldSchema, PayloadOps,
+    PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest,
+    ScoringQuery, SetPayloadOp, UpdateOperation, WithPayloadInterface, WithVector,
 };
 
 use crate::{Access, Error, Result, ScoredChunk, VectorPoint, VectorStore};
@@ -115,6 +115,34 @@ impl VectorStore for EdgeVectorStore {
         )));
         self.update(UpdateOperation::PointOperation(PointOperations::DeletePointsByFilter(
             filter,
+        )))
+    }
+
+    fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()> {
+        if chunk_ids.is_empty() {
+            return Ok(());
+        }
+        self.update(UpdateOperation::PointOperation(PointOperations::DeletePoints {
+            ids: chunk_ids.iter().map(|id| PointId::NumId(*id)).collect(),
+        }))
+    }
+
+    fn set_document_access(&self, document: &str, access: &[String]) -> Result<()> {
+        let payload: Payload = match json!({ ACCESS_FIELD: access }) {
+            qdrant_edge::external::serde_json::Value::Object(map) => map.into(),
+            _ => unreachable!("a JSON object literal"),
+        };
+        let filter = Filter::new_must(Condition::Field(FieldCondition::new_match(
+            json_path(DOCUMENT_FIELD),
+            Match::from(document.to_owned()),
+        )));
+        self.update(UpdateOperation::PayloadOperation(PayloadOps::SetPayload(
+            SetPayloadOp {
+                payload,
+                points: None,
+                filter: Some(filter),
+                key: None,
+            },
         )))
     }
 

@@ -106,20 +106,50 @@ impl KeywordIndex {
         let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         writer.delete_term(Term::from_field_text(self.fields.document, document));
         for chunk in chunks {
-            let mut tantivy_document = TantivyDocument::default();
-            tantivy_document.add_u64(self.fields.chunk_id, chunk.chunk_id);
-            tantivy_document.add_text(self.fields.document, &chunk.document);
-            tantivy_document.add_text(self.fields.title, &chunk.title);
-            tantivy_document.add_text(self.fields.text, &chunk.text);
-            for token in &chunk.access {
-                tantivy_document.add_text(self.fields.access, token);
-            }
-            writer.add_document(tantivy_document)?;
+            writer.add_document(self.tantivy_document(chunk))?;
         }
         writer.commit()?;
         drop(writer);
         self.reader.reload()?;
         Ok(())
+    }
+
+    /// Adds `chunks`, first removing any stored chunk with the same id (so a retried write
+    /// never duplicates), in one commit.
+    pub fn add_chunks(&self, chunks: &[KeywordChunk]) -> Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for chunk in chunks {
+            writer.delete_term(Term::from_field_u64(self.fields.chunk_id, chunk.chunk_id));
+            writer.add_document(self.tantivy_document(chunk))?;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Removes the chunks with these ids, in one commit.
+    pub fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for chunk_id in chunk_ids {
+            writer.delete_term(Term::from_field_u64(self.fields.chunk_id, *chunk_id));
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        Ok(())
+    }
+
+    fn tantivy_document(&self, chunk: &KeywordChunk) -> TantivyDocument {
+        let mut tantivy_document = TantivyDocument::default();
+        tantivy_document.add_u64(self.fields.chunk_id, chunk.chunk_id);
+        tantivy_document.add_text(self.fields.document, &chunk.document);
+        tantivy_document.add_text(self.fields.title, &chunk.title);
+        tantivy_document.add_text(self.fields.text, &chunk.text);
+        for token in &chunk.access {
+            tantivy_document.add_text(self.fields.access, token);
+        }
+        tantivy_document
     }
 
     /// Removes every chunk of `document`.
@@ -196,5 +226,54 @@ impl KeywordIndex {
     #[doc(hidden)]
     pub fn index(&self) -> &Index {
         &self.index
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::access::chunk_tokens;
+
+    fn chunk(chunk_id: u64, document: &str, text: &str, groups: &[&str]) -> KeywordChunk {
+        let groups: Vec<String> = groups.iter().map(|group| (*group).to_owned()).collect();
+        KeywordChunk {
+            chunk_id,
+            document: document.to_owned(),
+            title: String::new(),
+            text: text.to_owned(),
+            access: chunk_tokens(&groups, groups.is_empty()),
+        }
+    }
+
+    fn ids(index: &KeywordIndex, query: &str, access: &Access) -> Vec<u64> {
+        let mut ids: Vec<u64> = index
+            .search(query, 10, access)
+            .unwrap()
+            .iter()
+            .map(|hit| hit.chunk_id)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    #[test]
+    fn added_chunks_replace_same_ids_and_delete_by_id() {
+        let index = KeywordIndex::in_memory(&[]).unwrap();
+        index
+            .add_chunks(&[
+                chunk(1, "d", "服务器机房停电", &[]),
+                chunk(2, "d", "服务器维护", &["it"]),
+            ])
+            .unwrap();
+        index.add_chunks(&[chunk(1, "d", "服务器机房停电", &[])]).unwrap();
+        assert_eq!(index.count(), 2, "a retried write must not duplicate");
+        assert_eq!(ids(&index, "服务器", &Access::Everything), vec![1, 2]);
+        assert_eq!(
+            ids(&index, "服务器", &Access::member_of(&[])),
+            vec![1],
+            "group chunk hidden"
+        );
+        index.delete_chunks(&[1]).unwrap();
+        assert_eq!(ids(&index, "服务器", &Access::Everything), vec![2]);
     }
 }

@@ -25,6 +25,10 @@ pub trait VectorStore: Send + Sync {
     fn upsert(&self, points: Vec<VectorPoint>) -> Result<()>;
     /// Removes every point of `document`.
     fn delete_document(&self, document: &str) -> Result<()>;
+    /// Removes the points with these chunk ids (ids not stored are ignored).
+    fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()>;
+    /// Replaces the access tokens of every point of `document`.
+    fn set_document_access(&self, document: &str, access: &[String]) -> Result<()>;
     /// The `limit` nearest points to `vector` that `access` allows.
     fn search(&self, vector: &[f32], limit: usize, access: &Access) -> Result<Vec<ScoredChunk>>;
     /// Number of points stored.
@@ -75,6 +79,22 @@ impl VectorStore for MemoryVectorStore {
     fn delete_document(&self, document: &str) -> Result<()> {
         let mut stored = self.points.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         stored.retain(|_, point| point.document != document);
+        Ok(())
+    }
+
+    fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()> {
+        let mut stored = self.points.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for chunk_id in chunk_ids {
+            stored.remove(chunk_id);
+        }
+        Ok(())
+    }
+
+    fn set_document_access(&self, document: &str, access: &[String]) -> Result<()> {
+        let mut stored = self.points.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        for point in stored.values_mut().filter(|point| point.document == document) {
+            point.access = access.to_vec();
+        }
         Ok(())
     }
 
@@ -191,6 +211,30 @@ pub mod conformance {
         assert!(
             hits.iter().all(|hit| hit.chunk_id != 1 && hit.chunk_id != 2),
             "{hits:?}"
+        );
+
+        // Access changes apply to every point of a document; chunk deletes are by id.
+        store
+            .set_document_access("doc-b", &chunk_tokens(&["hr".to_owned()], false))
+            .unwrap();
+        assert!(
+            store
+                .search(&unit(dimension, 7), 10, &finance)
+                .unwrap()
+                .iter()
+                .all(|hit| hit.chunk_id != 3)
+        );
+        let hr = Access::member_of(&["hr".to_owned()]);
+        let hits = store.search(&unit(dimension, 7), 1, &hr).unwrap();
+        assert_eq!(hits[0].chunk_id, 3, "{hits:?}");
+        store.delete_chunks(&[3, 999]).unwrap();
+        assert_eq!(store.count().unwrap(), 2);
+        assert!(
+            store
+                .search(&unit(dimension, 7), 10, &Access::Everything)
+                .unwrap()
+                .iter()
+                .all(|hit| hit.chunk_id != 3)
         );
 
         // Wrong dimensions are an error, not a panic.

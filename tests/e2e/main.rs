@@ -4,6 +4,8 @@
 //! first: `.ci/run` does). Models come from `$APPLIANCE_MODELS_DIR`, else `models/`; the
 //! documents from `../shared/eval/docs` (tests that need them fail loudly if it is absent).
 
+mod admin;
+mod browser;
 mod cli;
 mod eval;
 mod server;
@@ -11,7 +13,7 @@ mod server;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-fn workspace_root() -> PathBuf {
+pub fn workspace_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 

@@ -8,9 +8,9 @@ use serde_json::{Value, json};
 
 use super::{appliance, binary, models_dir};
 
-struct Server {
+pub struct Server {
     child: Child,
-    base: String,
+    pub base: String,
 }
 
 impl Drop for Server {
@@ -20,7 +20,7 @@ impl Drop for Server {
     }
 }
 
-fn start(data_dir: &std::path::Path) -> Server {
+pub fn start(data_dir: &std::path::Path) -> Server {
     let mut child = Command::new(binary())
         .arg("--data-dir")
         .arg(data_dir)
@@ -44,14 +44,15 @@ fn start(data_dir: &std::path::Path) -> Server {
     Server { child, base }
 }
 
-fn agent() -> ureq::Agent {
+pub fn agent() -> ureq::Agent {
     ureq::Agent::config_builder().http_status_as_error(false).build().into()
 }
 
 /// Logs in and returns the session cookie (`name=value`), checking its flags.
-fn login(agent: &ureq::Agent, base: &str, user: &str, password: &str) -> String {
+pub fn login(agent: &ureq::Agent, base: &str, user: &str, password: &str) -> String {
     let response = agent
         .post(&format!("{base}/api/login"))
+        .header("X-Appliance-Request", "1")
         .send_json(json!({ "username": user, "password": password }))
         .unwrap();
     assert_eq!(response.status(), 200, "login of {user}");
@@ -69,15 +70,22 @@ fn login(agent: &ureq::Agent, base: &str, user: &str, password: &str) -> String 
     set_cookie.split(';').next().unwrap().to_owned()
 }
 
-fn post(agent: &ureq::Agent, base: &str, path: &str, cookie: &str, body: Value) -> ureq::http::Response<ureq::Body> {
+pub fn post(
+    agent: &ureq::Agent,
+    base: &str,
+    path: &str,
+    cookie: &str,
+    body: Value,
+) -> ureq::http::Response<ureq::Body> {
     agent
         .post(&format!("{base}{path}"))
+        .header("X-Appliance-Request", "1")
         .header("Cookie", cookie)
         .send_json(body)
         .unwrap()
 }
 
-fn add_user(data: &std::path::Path, name: &str, role: &str, groups: &[&str]) -> String {
+pub fn add_user(data: &std::path::Path, name: &str, role: &str, groups: &[&str]) -> String {
     let mut args = vec!["user", "add", name, "--role", role];
     for group in groups {
         args.extend(["--group", group]);
@@ -119,6 +127,7 @@ fn login_search_and_streamed_answer_with_permissions() {
     let anonymous = agent();
     let response = anonymous
         .post(&format!("{}/api/search", server.base))
+        .header("X-Appliance-Request", "1")
         .send_json(json!({ "query": "Wi-Fi" }))
         .unwrap();
     assert_eq!(response.status(), 401);
@@ -137,6 +146,7 @@ fn login_search_and_streamed_answer_with_permissions() {
     let client = agent();
     let wrong = client
         .post(&format!("{}/api/login", server.base))
+        .header("X-Appliance-Request", "1")
         .send_json(json!({ "username": "emma", "password": "not her password" }))
         .unwrap();
     assert_eq!(wrong.status(), 400);
@@ -151,12 +161,14 @@ fn login_search_and_streamed_answer_with_permissions() {
     for _ in 0..5 {
         let response = client
             .post(&format!("{}/api/login", server.base))
+            .header("X-Appliance-Request", "1")
             .send_json(json!({ "username": "target", "password": "guess-guess" }))
             .unwrap();
         assert_eq!(response.status(), 400);
     }
     let locked = client
         .post(&format!("{}/api/login", server.base))
+        .header("X-Appliance-Request", "1")
         .send_json(json!({ "username": "target", "password": target_password }))
         .unwrap();
     assert_eq!(locked.status(), 429);

@@ -122,6 +122,12 @@ impl Engine {
         answer.seconds = started.elapsed().as_secs_f64();
         let chunk_ids: Vec<u64> = answer.sources.iter().map(|hit| hit.chunk_id).collect();
         let cited: Vec<u64> = answer.citations.iter().map(|citation| citation.chunk_id).collect();
+        let mut cited_documents: Vec<&str> = answer
+            .citations
+            .iter()
+            .map(|citation| citation.document_id.as_str())
+            .collect();
+        cited_documents.dedup();
         crate::audit::append(
             &self.db,
             actor,
@@ -132,6 +138,8 @@ impl Engine {
                 "refused": answer.refused,
                 "retrieved_chunks": chunk_ids,
                 "cited_chunks": cited,
+                "cited_documents": cited_documents,
+                "seconds": answer.seconds,
                 "model": answer.model,
                 "prompt_sha256": answer.prompt_sha256,
             }),

@@ -30,6 +30,10 @@ pub struct Engine {
     pub keyword: Arc<KeywordIndex>,
     pub vectors: Arc<dyn VectorStore>,
     pub models: Arc<Models>,
+    /// Parse untrusted files in a limited child process (`None`: in this process).
+    pub child_parser: Option<crate::isolate::ChildParser>,
+    /// Wakes the ingest workers when a job is queued.
+    pub jobs_queued: Arc<tokio::sync::Notify>,
 }
 
 impl Engine {
@@ -66,7 +70,15 @@ impl Engine {
             keyword: Arc::new(keyword),
             vectors: Arc::new(vectors),
             models: Arc::new(models),
+            child_parser: None,
+            jobs_queued: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// Parses uploads in a child process with memory and CPU limits from now on.
+    pub fn isolate_parsing(mut self) -> Self {
+        self.child_parser = crate::isolate::ChildParser::for_current_exe(&self.settings);
+        self
     }
 }
 

@@ -23,6 +23,12 @@ pub struct Hit {
     pub page: u32,
     pub heading: String,
     pub snippet: String,
+    /// The document's format (`pdf`, `docx`, ...), groups, public flag and last update,
+    /// for the search page's filters.
+    pub format: String,
+    pub groups: Vec<String>,
+    pub public: bool,
+    pub updated_at: String,
     /// Fused score (higher is better).
     pub score: f32,
     /// Cosine similarity to the query, when the dense retriever found this chunk.
@@ -108,7 +114,8 @@ impl Engine {
         let placeholders = vec!["?"; scored.len()].join(", ");
         let sql = format!(
             "SELECT chunks.id, chunks.version, chunks.page, chunks.heading, chunks.text, documents.id AS document_id, \
-             documents.source, documents.title, documents.groups_json, documents.public \
+             documents.source, documents.title, documents.groups_json, documents.public, documents.format, \
+             documents.updated_at \
              FROM chunks JOIN documents ON documents.id = chunks.document_id WHERE chunks.id IN ({placeholders})"
         );
         let mut query = sqlx::query(&sql);
@@ -119,7 +126,8 @@ impl Engine {
         let mut by_id = HashMap::with_capacity(rows.len());
         for row in rows {
             let groups: Vec<String> = serde_json::from_str(row.get::<&str, _>("groups_json")).unwrap_or_default();
-            if !access.allows(&chunk_tokens(&groups, row.get::<bool, _>("public"))) {
+            let public: bool = row.get("public");
+            if !access.allows(&chunk_tokens(&groups, public)) {
                 tracing::error!(
                     chunk = row.get::<i64, _>("id"),
                     "index returned a chunk the caller may not read"
@@ -143,6 +151,10 @@ impl Engine {
                     page: row.get::<i64, _>("page") as u32,
                     heading: row.get("heading"),
                     snippet: snippet(&text, tokens),
+                    format: row.get("format"),
+                    groups,
+                    public,
+                    updated_at: row.get("updated_at"),
                     score: 0.0,
                     dense_score: None,
                     keyword_rank: None,

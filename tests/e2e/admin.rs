@@ -1,0 +1,287 @@
+//! The admin API against the real server: uploads through the worker queue (a hostile
+//! file fails alone), permissions and their changes, IDOR, CSRF, role checks, deletion
+//! from every index, and the audit trail of all of it.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+
+use super::server::{add_user, agent, login, start};
+use super::{appliance, last_json_line};
+
+const HEADER: (&str, &str) = ("X-Appliance-Request", "1");
+
+fn upload(agent: &ureq::Agent, base: &str, cookie: &str, name: &str, query: &str, body: &[u8]) -> (u16, Value) {
+    let url = format!("{base}/api/documents?name={}&{query}", urlencode(name));
+    let mut response = agent
+        .post(&url)
+        .header("Cookie", cookie)
+        .header(HEADER.0, HEADER.1)
+        .content_type("application/octet-stream")
+        .send(body)
+        .unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}
+
+fn get(agent: &ureq::Agent, url: &str, cookie: &str) -> (u16, Value) {
+    let mut response = agent.get(url).header("Cookie", cookie).call().unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_json().unwrap_or(Value::Null),
+    )
+}
+
+fn send(agent: &ureq::Agent, method: &str, url: &str, cookie: &str, body: Value) -> u16 {
+    let request = ureq::http::Request::builder()
+        .method(method)
+        .uri(url)
+        .header("Cookie", cookie)
+        .header(HEADER.0, HEADER.1)
+        .header("Content-Type", "application/json")
+        .body(body.to_string())
+        .unwrap();
+    agent.run(request).unwrap().status().as_u16()
+}
+
+fn search_documents(agent: &ureq::Agent, base: &str, cookie: &str, query: &str) -> Vec<String> {
+    let mut response = agent
+        .post(&format!("{base}/api/search"))
+        .header("Cookie", cookie)
+        .header(HEADER.0, HEADER.1)
+        .send_json(json!({ "query": query }))
+        .unwrap();
+    let body: Value = response.body_mut().read_json().unwrap();
+    body["hits"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|hit| hit["document"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Waits until no job is queued or running; returns the jobs.
+fn wait_for_jobs(agent: &ureq::Agent, base: &str, cookie: &str, expected: usize) -> Vec<Value> {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let (_, body) = get(agent, &format!("{base}/api/jobs"), cookie);
+        let jobs = body["jobs"].as_array().cloned().unwrap_or_default();
+        let finished = jobs
+            .iter()
+            .filter(|job| matches!(job["status"].as_str(), Some("indexed" | "failed")))
+            .count();
+        if jobs.len() >= expected && finished == jobs.len() {
+            return jobs;
+        }
+        assert!(Instant::now() < deadline, "jobs did not finish: {jobs:?}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+#[test]
+fn uploads_permissions_deletion_and_attacks() {
+    let data = tempfile::tempdir().unwrap();
+    let admin_password = add_user(data.path(), "admin", "admin", &[]);
+    let editor_password = add_user(data.path(), "fiona", "editor", &["finance"]);
+    let finance_password = add_user(data.path(), "frank", "employee", &["finance"]);
+    let sales_password = add_user(data.path(), "sam", "employee", &["sales"]);
+    let server = start(data.path());
+    let base = server.base.clone();
+    let client = agent();
+    let admin = login(&client, &base, "admin", &admin_password);
+    let editor = login(&client, &base, "fiona", &editor_password);
+    let finance = login(&client, &base, "frank", &finance_password);
+    let sales = login(&client, &base, "sam", &sales_password);
+
+    // CSRF: no request header, or a foreign Origin, is refused before any handler runs.
+    let response = client
+        .post(&format!("{base}/api/search"))
+        .header("Cookie", &sales)
+        .send_json(json!({ "query": "x" }))
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = client
+        .post(&format!("{base}/api/search"))
+        .header("Cookie", &sales)
+        .header(HEADER.0, HEADER.1)
+        .header("Origin", "http://evil.example")
+        .send_json(json!({ "query": "x" }))
+        .unwrap();
+    assert_eq!(response.status(), 403);
+
+    // Employees upload nothing and reach no admin route.
+    let (status, _) = upload(&client, &base, &sales, "a.md", "public=true", b"# A\n\ntext");
+    assert_eq!(status, 403);
+    for path in ["/api/users", "/api/audit", "/api/stats", "/api/jobs"] {
+        assert_eq!(get(&client, &format!("{base}{path}"), &sales).0, 403, "{path}");
+    }
+    // An editor may not hand documents to a group they are not in.
+    let (status, body) = upload(&client, &base, &editor, "x.md", "groups=hr", b"# X\n\ntext");
+    assert_eq!(status, 400, "{body}");
+
+    let budget = "# Budget 2027\n\nThe travel budget of the finance team for 2027 is 83,500 yuan (ZX-BUDGET-7731).\n";
+    let (status, body) = upload(
+        &client,
+        &base,
+        &editor,
+        "budget.md",
+        "groups=finance",
+        budget.as_bytes(),
+    );
+    assert_eq!(status, 202, "{body}");
+    let hostile = b"%PDF-1.7\n1 0 obj\n<< /Type /Catalog /Pages 1 0 R >>\nendobj\ntrailer << /Root 1 0 R >>\n";
+    let (status, _) = upload(
+        &client,
+        &base,
+        &admin,
+        "../../etc/\u{7}loop.pdf",
+        "public=true",
+        hostile,
+    );
+    assert_eq!(status, 202);
+    let notice = "# 通知\n\n下周一全体员工在三楼会议室开会。\n";
+    let (status, _) = upload(&client, &base, &admin, "通知.md", "public=true", notice.as_bytes());
+    assert_eq!(status, 202);
+
+    let jobs = wait_for_jobs(&client, &base, &admin, 3);
+    let failed: Vec<&Value> = jobs.iter().filter(|job| job["status"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "{jobs:?}");
+    assert_eq!(
+        failed[0]["name"], "loop.pdf",
+        "path and control characters stripped: {jobs:?}"
+    );
+    assert!(!failed[0]["error"].as_str().unwrap_or_default().is_empty(), "{jobs:?}");
+
+    // Permissions inside retrieval, and no IDOR on page previews.
+    assert!(search_documents(&client, &base, &finance, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
+    assert!(!search_documents(&client, &base, &sales, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
+    assert!(search_documents(&client, &base, &sales, "三楼会议室开会").contains(&"通知.md".into()));
+    let (_, documents) = get(&client, &format!("{base}/api/documents"), &admin);
+    let budget_id = documents["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|document| document["name"] == "budget.md")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let page_url = format!("{base}/api/documents/{budget_id}/pages/1");
+    let (status, page) = get(&client, &page_url, &finance);
+    assert_eq!(status, 200);
+    assert!(
+        page["passages"][0]["text"].as_str().unwrap().contains("83,500"),
+        "{page}"
+    );
+    let (status, page) = get(&client, &page_url, &sales);
+    assert_eq!(status, 404, "an unreadable document looks like a missing one: {page}");
+    assert_eq!(
+        get(&client, &format!("{base}/api/documents/nope/pages/1"), &sales).0,
+        404
+    );
+    let (_, listed) = get(&client, &format!("{base}/api/documents"), &sales);
+    assert!(!listed.to_string().contains("budget.md"), "{listed}");
+    assert_eq!(
+        send(
+            &client,
+            "DELETE",
+            &format!("{base}/api/documents/{budget_id}"),
+            &sales,
+            json!({})
+        ),
+        403
+    );
+    assert_eq!(
+        send(
+            &client,
+            "DELETE",
+            &format!("{base}/api/documents/{budget_id}"),
+            &finance,
+            json!({})
+        ),
+        403
+    );
+
+    // Permission change: the sales team may read it now.
+    let access_url = format!("{base}/api/documents/{budget_id}/access");
+    assert_eq!(
+        send(
+            &client,
+            "PUT",
+            &access_url,
+            &admin,
+            json!({ "groups": ["finance", "sales"], "public": false })
+        ),
+        200
+    );
+    assert!(search_documents(&client, &base, &sales, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
+
+    // Deletion: gone for everybody, at once.
+    assert_eq!(
+        send(
+            &client,
+            "DELETE",
+            &format!("{base}/api/documents/{budget_id}"),
+            &editor,
+            json!({})
+        ),
+        200
+    );
+    assert!(!search_documents(&client, &base, &admin, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
+    assert_eq!(get(&client, &page_url, &admin).0, 404);
+
+    // The audit log has it all, and its chain is intact.
+    let (status, audit) = get(&client, &format!("{base}/api/audit?limit=1000"), &admin);
+    assert_eq!(status, 200);
+    assert_eq!(audit["chain"]["intact"], true, "{}", audit["chain"]);
+    let actions: Vec<&str> = audit["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|entry| entry["action"].as_str())
+        .collect();
+    for action in ["login", "upload", "search", "preview", "permission_change", "delete"] {
+        assert!(actions.contains(&action), "{action} missing from {actions:?}");
+    }
+    let csv = client
+        .get(&format!("{base}/api/audit?format=csv"))
+        .header("Cookie", &admin)
+        .call()
+        .unwrap()
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    assert!(
+        csv.starts_with("id,at,actor,action,detail,hash") && csv.contains("\"delete\""),
+        "{csv}"
+    );
+    drop(server);
+
+    // Neither index holds anything of the deleted document.
+    for mode in ["bm25", "dense"] {
+        let output = appliance(
+            data.path(),
+            &[
+                "search",
+                "ZX-BUDGET-7731 travel budget 83,500",
+                "--mode",
+                mode,
+                "--json",
+            ],
+        );
+        let hits = last_json_line(&output);
+        assert!(!hits.to_string().contains("budget.md"), "{mode}: {hits}");
+    }
+    appliance(data.path(), &["audit", "verify"]);
+}
