@@ -5,7 +5,9 @@
 
 mod admin_api;
 mod audit;
+mod chat_api;
 mod commands;
+mod conversations;
 mod db;
 mod embed_cache;
 mod engine;

@@ -26,11 +26,11 @@ use serde::Deserialize;
 use serde_json::json;
 use tokio_stream::wrappers::ReceiverStream;
 
-use crate::admin_api;
 use crate::engine::{AnswerEvent, Engine, IngestOptions};
 use crate::settings::Settings;
 use crate::throttle::LoginThrottle;
 use crate::users::{self, User};
+use crate::{admin_api, chat_api, conversations};
 
 const SESSION_COOKIE: &str = "appliance_session";
 
@@ -94,17 +94,30 @@ fn session_token(headers: &HeaderMap) -> Option<String> {
         .map(|(_, value)| value.to_owned())
 }
 
+/// The token of an `Authorization: Bearer` header (API clients).
+fn bearer_token(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(|token| token.trim().to_owned())
+}
+
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        if let Some(token) = bearer_token(&parts.headers) {
+            let user = users::token_user(&state.engine.db, &token).await?;
+            return user.map(CurrentUser).ok_or(ApiError::Unauthorized);
+        }
         let token = session_token(&parts.headers).ok_or(ApiError::Unauthorized)?;
         let user = users::session_user(&state.engine.db, &token).await?;
         user.map(CurrentUser).ok_or(ApiError::Unauthorized)
     }
 }
 
-fn access_of(user: &User) -> Access {
+pub(crate) fn access_of(user: &User) -> Access {
     if user.is_admin() {
         Access::Everything
     } else {
@@ -145,6 +158,10 @@ async fn csrf_guard(request: axum::extract::Request, next: axum::middleware::Nex
         return next.run(request).await;
     }
     let headers = request.headers();
+    // A bearer token is not ambient authority a browser adds by itself: no CSRF risk.
+    if bearer_token(headers).is_some() && session_token(headers).is_none() {
+        return next.run(request).await;
+    }
     let host = headers.get(header::HOST).and_then(|value| value.to_str().ok());
     let origin_matches = match headers.get(header::ORIGIN).and_then(|value| value.to_str().ok()) {
         None => true,
@@ -190,6 +207,19 @@ fn router(engine: Engine) -> Router {
         .route("/api/me/password", post(admin_api::change_password))
         .route("/api/audit", get(admin_api::audit))
         .route("/api/stats", get(admin_api::stats))
+        .route("/api/conversations", get(chat_api::list_conversations))
+        .route(
+            "/api/conversations/{id}",
+            get(chat_api::conversation).delete(chat_api::delete_conversation),
+        )
+        .route("/api/messages/{id}/feedback", post(chat_api::feedback))
+        .route("/api/review", get(chat_api::review_queue))
+        .route("/api/review/{id}", post(chat_api::mark_reviewed))
+        .route("/api/tokens", get(chat_api::list_tokens).post(chat_api::create_token))
+        .route("/api/tokens/{id}", delete(chat_api::delete_token))
+        .route("/api/openapi.json", get(chat_api::openapi))
+        .route("/v1/chat/completions", post(chat_api::chat_completions))
+        .route("/v1/models", get(chat_api::models))
         .layer(axum::middleware::from_fn(csrf_guard))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(AppState {
@@ -241,7 +271,25 @@ struct LoginRequest {
     password: String,
 }
 
-async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>) -> Result<Response, ApiError> {
+/// `; Secure` when the browser reached us over TLS (a terminating proxy says so with
+/// `X-Forwarded-Proto: https`) or the settings force it.
+fn secure_flag(state: &AppState, headers: &HeaderMap) -> &'static str {
+    let forwarded_https = headers
+        .get("x-forwarded-proto")
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"));
+    if state.engine.settings.secure_cookies || forwarded_https {
+        "; Secure"
+    } else {
+        ""
+    }
+}
+
+async fn login(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(request): Json<LoginRequest>,
+) -> Result<Response, ApiError> {
     let db = &state.engine.db;
     let now = std::time::Instant::now();
     if let Some(remaining) = state.throttle.locked_for(&request.username, now) {
@@ -259,9 +307,11 @@ async fn login(State(state): State<AppState>, Json(request): Json<LoginRequest>)
     state.throttle.succeeded(&request.username);
     let token = users::create_session(db, &user).await?;
     crate::audit::append(db, &user.username, "login", json!({})).await?;
+    // Always a fresh token: a cookie planted before login never becomes a session.
     let cookie = format!(
-        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}",
-        users::SESSION_SECONDS
+        "{SESSION_COOKIE}={token}; HttpOnly; SameSite=Strict; Path=/; Max-Age={}{}",
+        users::SESSION_SECONDS,
+        secure_flag(&state, &headers)
     );
     Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }
@@ -270,7 +320,10 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     if let Some(token) = session_token(&headers) {
         users::end_session(&state.engine.db, &token).await?;
     }
-    let cookie = format!("{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0");
+    let cookie = format!(
+        "{SESSION_COOKIE}=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0{}",
+        secure_flag(&state, &headers)
+    );
     Ok(([(header::SET_COOKIE, cookie)], Json(json!({ "ok": true }))).into_response())
 }
 
@@ -316,6 +369,8 @@ async fn search(
 #[derive(Deserialize)]
 struct AskRequest {
     question: String,
+    /// Continue this conversation (one of the caller's); a new one is started without it.
+    conversation_id: Option<String>,
 }
 
 async fn ask(
@@ -326,6 +381,17 @@ async fn ask(
     if request.question.trim().is_empty() || request.question.len() > 2000 {
         return Err(ApiError::BadRequest("the question must have 1 to 2000 bytes".into()));
     }
+    let db = &state.engine.db;
+    let (conversation, previous) = match &request.conversation_id {
+        Some(id) => {
+            if !conversations::owned(db, user.id, id).await? {
+                return Err(ApiError::NotFound);
+            }
+            (id.clone(), conversations::last_question(db, id).await?)
+        }
+        None => (conversations::create(db, user.id, &request.question).await?, None),
+    };
+    let retrieval_query = conversations::retrieval_query(&request.question, previous.as_deref());
     let (event_sender, mut event_receiver) = tokio::sync::mpsc::unbounded_channel();
     let (stream_sender, stream_receiver) = tokio::sync::mpsc::channel::<Event>(64);
     let engine = state.engine.clone();
@@ -348,9 +414,29 @@ async fn ask(
     });
     tokio::spawn(async move {
         let result = engine
-            .ask(&request.question, &access_of(&user), &user.username, Some(event_sender))
+            .ask_with_query(
+                &request.question,
+                &retrieval_query,
+                &access_of(&user),
+                &user.username,
+                Some(event_sender),
+            )
             .await;
         let _ = forward.await;
+        let result = match result {
+            Ok(answer) => {
+                let mut value = serde_json::to_value(&answer).unwrap_or_default();
+                match conversations::add_turn(&engine.db, &conversation, &request.question, &value).await {
+                    Ok(message) => {
+                        value["conversation_id"] = json!(conversation);
+                        value["message_id"] = json!(message);
+                        Ok(value)
+                    }
+                    Err(error) => Err(error),
+                }
+            }
+            Err(error) => Err(error),
+        };
         let final_event = match result {
             Ok(answer) => Event::default().event("done").json_data(&answer),
             Err(error) => {

@@ -53,6 +53,9 @@ pub struct Settings {
     pub ocr_languages: String,
     /// Longest OCR time for one page, in seconds.
     pub ocr_page_seconds: u64,
+    /// Always mark session cookies `Secure` (set when TLS terminates in front of the
+    /// appliance without an `X-Forwarded-Proto` header).
+    pub secure_cookies: bool,
     /// Ingest jobs the server runs at once (embedding uses every core, so one is usually best).
     pub ingest_workers: usize,
 }
@@ -92,6 +95,7 @@ impl Settings {
             ocr_languages: "chi_sim+eng".to_owned(),
             ocr_page_seconds: 60,
             ingest_workers: 1,
+            secure_cookies: false,
         };
         for (key, value) in std::env::vars() {
             let Some(name) = key.strip_prefix("APPLIANCE__") else {
@@ -131,6 +135,7 @@ impl Settings {
             "parse_timeout_seconds" => self.parse_timeout_seconds = number(value)?,
             "ocr_languages" => self.ocr_languages = value.to_owned(),
             "ocr_page_seconds" => self.ocr_page_seconds = number(value)?,
+            "secure_cookies" => self.secure_cookies = matches!(value, "1" | "true" | "yes"),
             "ingest_workers" => self.ingest_workers = number::<usize>(value)?.max(1),
             other => bail!("unknown setting {other:?}"),
         }

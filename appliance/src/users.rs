@@ -190,6 +190,76 @@ pub async fn update(
     Ok(Some(user_from_row(&row)))
 }
 
+/// Prefix of API tokens, so a leaked one is recognisable in logs and scanners.
+const TOKEN_PREFIX: &str = "apl_";
+
+/// A new API token for `user`; only its hash is stored, the token is shown once.
+pub async fn create_token(pool: &SqlitePool, user: &User, name: &str) -> anyhow::Result<(i64, String)> {
+    let token = format!("{TOKEN_PREFIX}{}", hex::encode(rand::rng().random::<[u8; 32]>()));
+    let id = sqlx::query("INSERT INTO api_tokens (user_id, name, token_sha256) VALUES (?, ?, ?)")
+        .bind(user.id)
+        .bind(name)
+        .bind(token_digest(&token))
+        .execute(pool)
+        .await?
+        .last_insert_rowid();
+    Ok((id, token))
+}
+
+/// The user's tokens (names and dates, never the tokens).
+pub async fn list_tokens(pool: &SqlitePool, user: &User) -> anyhow::Result<Vec<serde_json::Value>> {
+    let rows = sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id")
+        .bind(user.id)
+        .fetch_all(pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            serde_json::json!({
+                "id": row.get::<i64, _>("id"),
+                "name": row.get::<String, _>("name"),
+                "created_at": row.get::<String, _>("created_at"),
+                "last_used_at": row.get::<Option<String>, _>("last_used_at"),
+            })
+        })
+        .collect())
+}
+
+pub async fn delete_token(pool: &SqlitePool, user: &User, id: i64) -> anyhow::Result<bool> {
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE id = ? AND user_id = ?")
+        .bind(id)
+        .bind(user.id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
+/// The enabled user an API token belongs to.
+pub async fn token_user(pool: &SqlitePool, token: &str) -> anyhow::Result<Option<User>> {
+    if !token.starts_with(TOKEN_PREFIX) {
+        return Ok(None);
+    }
+    let digest = token_digest(token);
+    let row = sqlx::query(
+        "SELECT users.id, username, role, groups_json, disabled FROM api_tokens \
+         JOIN users ON users.id = api_tokens.user_id WHERE token_sha256 = ?",
+    )
+    .bind(&digest)
+    .fetch_optional(pool)
+    .await?;
+    let user = row.map(|row| user_from_row(&row)).filter(|user| !user.disabled);
+    if user.is_some() {
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE token_sha256 = ?",
+        )
+        .bind(&digest)
+        .execute(pool)
+        .await?;
+    }
+    Ok(user)
+}
+
 /// A new session for `user`; only the token's hash is stored.
 pub async fn create_session(pool: &SqlitePool, user: &User) -> anyhow::Result<String> {
     let token = hex::encode(rand::rng().random::<[u8; 32]>());

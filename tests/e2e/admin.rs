@@ -285,3 +285,185 @@ fn uploads_permissions_deletion_and_attacks() {
     }
     appliance(data.path(), &["audit", "verify"]);
 }
+
+/// Reads a server-sent-event body into its `data:` payloads.
+fn sse_data(body: &str) -> Vec<String> {
+    body.lines()
+        .filter_map(|line| line.strip_prefix("data: "))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn tokens_openai_api_conversations_and_session_security() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = data.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    std::fs::write(
+        docs.join("canteen.md"),
+        "# Canteen\n\nThe canteen serves lunch from 11:30 to 13:00 on weekdays.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        docs.join("bonus.md"),
+        "# Bonus 2026\n\nThe 2026 bonus pool of the board is 7.7 million (QX-BONUS-5521).\n",
+    )
+    .unwrap();
+    appliance(data.path(), &["ingest", docs.join("canteen.md").to_str().unwrap()]);
+    appliance(
+        data.path(),
+        &["ingest", docs.join("bonus.md").to_str().unwrap(), "--group", "board"],
+    );
+    let eve_password = add_user(data.path(), "eve", "employee", &[]);
+    let mallory_password = add_user(data.path(), "mallory", "employee", &[]);
+    let server = start(data.path());
+    let base = server.base.clone();
+    let client = agent();
+
+    // Session fixation: a cookie planted before login is never honoured or reused.
+    let planted = "appliance_session=attacker-chosen-value";
+    assert_eq!(get(&client, &format!("{base}/api/me"), planted).0, 401);
+    let response = client
+        .post(&format!("{base}/api/login"))
+        .header("Cookie", planted)
+        .header(HEADER.0, HEADER.1)
+        .header("X-Forwarded-Proto", "https")
+        .send_json(json!({ "username": "eve", "password": eve_password }))
+        .unwrap();
+    let set_cookie = response
+        .headers()
+        .get("set-cookie")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(!set_cookie.contains("attacker-chosen-value"), "{set_cookie}");
+    assert!(
+        set_cookie.contains("; Secure"),
+        "Secure behind a TLS proxy: {set_cookie}"
+    );
+    assert_eq!(get(&client, &format!("{base}/api/me"), planted).0, 401);
+    let eve = login(&client, &base, "eve", &eve_password);
+    let mallory = login(&client, &base, "mallory", &mallory_password);
+
+    // A conversation and feedback belong to their user only.
+    let mut response = client
+        .post(&format!("{base}/api/ask"))
+        .header("Cookie", &eve)
+        .header(HEADER.0, HEADER.1)
+        .send_json(json!({ "question": "When does the canteen serve lunch?" }))
+        .unwrap();
+    let stream = response.body_mut().read_to_string().unwrap();
+    let done: Value = serde_json::from_str(
+        stream
+            .split("event: done\ndata: ")
+            .nth(1)
+            .unwrap()
+            .lines()
+            .next()
+            .unwrap(),
+    )
+    .unwrap();
+    let conversation = done["conversation_id"].as_str().unwrap().to_owned();
+    let message = done["message_id"].as_i64().unwrap();
+    let (status, turns) = get(&client, &format!("{base}/api/conversations/{conversation}"), &eve);
+    assert_eq!(status, 200);
+    assert_eq!(turns["turns"][0]["question"], "When does the canteen serve lunch?");
+    assert_eq!(
+        get(&client, &format!("{base}/api/conversations/{conversation}"), &mallory).0,
+        404
+    );
+    let feedback_url = format!("{base}/api/messages/{message}/feedback");
+    assert_eq!(
+        send(&client, "POST", &feedback_url, &mallory, json!({ "rating": -1 })),
+        404
+    );
+    assert_eq!(
+        send(
+            &client,
+            "POST",
+            &feedback_url,
+            &eve,
+            json!({ "rating": -1, "comment": "too vague" })
+        ),
+        200
+    );
+    assert_eq!(
+        send(
+            &client,
+            "DELETE",
+            &format!("{base}/api/conversations/{conversation}"),
+            &mallory,
+            json!({})
+        ),
+        404
+    );
+
+    // API tokens: hashed at rest, usable as bearer, revocable; the OpenAI-compatible
+    // endpoint answers with the token owner's permissions.
+    let mut response = client
+        .post(&format!("{base}/api/tokens"))
+        .header("Cookie", &eve)
+        .header(HEADER.0, HEADER.1)
+        .send_json(json!({ "name": "wiki bot" }))
+        .unwrap();
+    let created: Value = response.body_mut().read_json().unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let stored: Vec<u8> = std::fs::read(data.path().join("appliance.sqlite")).unwrap();
+    assert!(
+        !stored.windows(token.len()).any(|window| window == token.as_bytes()),
+        "token stored in clear"
+    );
+    let bearer = format!("Bearer {token}");
+    let mut response = client
+        .post(&format!("{base}/v1/chat/completions"))
+        .header("Authorization", &bearer)
+        .send_json(json!({ "model": "any", "messages": [{ "role": "user", "content": "What is the 2026 bonus pool of the board (QX-BONUS-5521)?" }] }))
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let completion: Value = response.body_mut().read_json().unwrap();
+    assert_eq!(completion["object"], "chat.completion");
+    assert!(
+        !completion.to_string().contains("7.7"),
+        "answered from a document eve cannot read: {completion}"
+    );
+    let mut response = client
+        .post(&format!("{base}/v1/chat/completions"))
+        .header("Authorization", &bearer)
+        .send_json(json!({ "stream": true, "messages": [{ "role": "user", "content": "When does the canteen serve lunch?" }] }))
+        .unwrap();
+    let events = sse_data(&response.body_mut().read_to_string().unwrap());
+    assert_eq!(events.last().map(String::as_str), Some("[DONE]"), "{events:?}");
+    let chunks: Vec<Value> = events
+        .iter()
+        .filter_map(|event| serde_json::from_str(event).ok())
+        .collect();
+    let text: String = chunks
+        .iter()
+        .filter_map(|chunk| chunk["choices"][0]["delta"]["content"].as_str())
+        .collect();
+    assert!(text.contains("11:30"), "{text}");
+    let last = chunks.last().unwrap();
+    assert_eq!(last["choices"][0]["finish_reason"], "stop");
+    assert_eq!(last["citations"][0]["document"], "canteen.md", "{last}");
+    assert_eq!(
+        send(
+            &client,
+            "DELETE",
+            &format!("{base}/api/tokens/{}", created["id"]),
+            &eve,
+            json!({})
+        ),
+        200
+    );
+    let response = client
+        .post(&format!("{base}/v1/chat/completions"))
+        .header("Authorization", &bearer)
+        .send_json(json!({ "messages": [{ "role": "user", "content": "hello" }] }))
+        .unwrap();
+    assert_eq!(response.status(), 401, "a revoked token is refused");
+
+    let (status, openapi) = get(&client, &format!("{base}/api/openapi.json"), "");
+    assert_eq!(status, 200);
+    assert!(openapi["paths"]["/v1/chat/completions"].is_object());
+}

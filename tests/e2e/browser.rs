@@ -224,6 +224,32 @@ fn employee_and_admin_journeys_in_both_languages() {
     browser.screenshot("zh-citation");
     browser.click("#passage-dialog form button");
 
+    // Feedback, then a follow-up in the same conversation: the first turn moves up.
+    browser.click("#thumbs-up");
+    browser.wait_until(
+        "the feedback",
+        "return document.getElementById('feedback-status').textContent.includes('谢谢')",
+        10,
+    );
+    browser.type_into("#question", "首次登录需要什么？");
+    browser.click("#ask-form button[type=submit]");
+    browser.wait_until(
+        "the follow-up answer",
+        "return document.getElementById('status').textContent.startsWith('完成')",
+        240,
+    );
+    assert_eq!(
+        browser.script("return document.querySelectorAll('#thread .turn').length"),
+        json!(1)
+    );
+    assert!(browser.text("#answer").contains("令牌"), "{}", browser.text("#answer"));
+    assert_eq!(
+        browser.script("return document.getElementById('conversation-select').options.length"),
+        json!(2),
+        "the conversation is listed"
+    );
+    browser.screenshot("zh-conversation");
+
     // Search: highlighted snippets; markup in a title stays text.
     browser.click(".tab[data-tab=search]");
     browser.type_into("#query", "leave policy annual");
@@ -284,6 +310,16 @@ fn employee_and_admin_journeys_in_both_languages() {
         20,
     );
     browser.screenshot("zh-audit");
+
+    browser.click(".tab[data-tab=account]");
+    browser.type_into("#token-name", "wiki");
+    browser.click("#token-form button[type=submit]");
+    browser.wait_until(
+        "the new token",
+        "return document.getElementById('token-message').textContent.includes('apl_')",
+        20,
+    );
+    browser.screenshot("zh-account");
 
     browser.click(".tab[data-tab=dashboard]");
     browser.wait_until(

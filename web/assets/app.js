@@ -25,6 +25,11 @@ const STRINGS = {
     needGroups: "请填写权限组，或勾选“全体员工可读”。", userCreated: "已创建用户 {u}，初始密码（只显示一次）：{p}",
     chainOk: "审计链完整（已校验 {n} 条）", chainBroken: "审计链被篡改：", passwordChanged: "密码已修改，请重新登录。",
     enable: "启用", disable: "停用", edit: "保存修改", yes: "是", no: "否", loading: "加载中…",
+    history: "历史对话", newChat: "新对话", helpful: "有帮助", notHelpful: "没有帮助", copy: "复制", copied: "已复制",
+    feedbackThanks: "谢谢反馈", feedbackComment: "哪里不对？（可选）", review: "待复核的回答（被点踩或含未被支持的句子）",
+    questionCol: "问题", answerCol: "回答", markReviewed: "已复核", unsupportedCount: "{n} 句未被支持", ratedDown: "被点踩",
+    tokens: "API 令牌", tokenName: "名称", createToken: "创建令牌", created: "创建时间", lastUsed: "最近使用", revoke: "吊销",
+    tokenCreated: "新令牌（只显示一次，请妥善保存）：", you: "我",
   },
   en: {
     title: "Knowledge Assistant", login: "Log in", logout: "Log out", username: "User name", password: "Password",
@@ -53,6 +58,12 @@ const STRINGS = {
     needGroups: "Enter groups, or tick “Readable by all employees”.", userCreated: "User {u} created; first password (shown once): {p}",
     chainOk: "Audit chain intact ({n} entries verified)", chainBroken: "Audit chain broken: ", passwordChanged: "Password changed; please log in again.",
     enable: "Enable", disable: "Disable", edit: "Save changes", yes: "yes", no: "no", loading: "Loading…",
+    history: "Conversations", newChat: "New chat", helpful: "Helpful", notHelpful: "Not helpful", copy: "Copy", copied: "Copied",
+    feedbackThanks: "Thank you for the feedback", feedbackComment: "What was wrong? (optional)",
+    review: "Answers to review (rated down or with unsupported sentences)", questionCol: "Question", answerCol: "Answer",
+    markReviewed: "Reviewed", unsupportedCount: "{n} unsupported sentences", ratedDown: "rated down",
+    tokens: "API tokens", tokenName: "Name", createToken: "Create token", created: "Created", lastUsed: "Last used",
+    revoke: "Revoke", tokenCreated: "New token (shown once, keep it safe): ", you: "You",
   },
 };
 
@@ -65,6 +76,7 @@ function applyLanguage() {
   document.title = t("title");
   for (const element of document.querySelectorAll("[data-i18n]")) element.textContent = t(element.dataset.i18n);
   for (const element of document.querySelectorAll("[data-i18n-placeholder]")) element.placeholder = t(element.dataset.i18nPlaceholder);
+  for (const element of document.querySelectorAll("[data-i18n-title]")) element.title = t(element.dataset.i18nTitle);
   $("lang").textContent = t("other");
 }
 
@@ -105,7 +117,9 @@ function showTab(name) {
   if (name === "documents") { loadDocuments(); loadJobs(); jobTimer = setInterval(loadJobs, 2000); }
   if (name === "users") loadUsers();
   if (name === "audit") loadAudit();
-  if (name === "dashboard") loadStats();
+  if (name === "dashboard") { loadStats(); loadReview(); }
+  if (name === "account") loadTokens();
+  if (name === "chat") loadConversations();
 }
 
 // Small DOM helpers: every piece of text goes in through textContent.
@@ -258,6 +272,28 @@ async function loadAudit() {
   }));
 }
 
+// ---- Review queue (admins) ----
+async function loadReview() {
+  const { items } = await (await api("/api/review")).json();
+  $("review-table").tBodies[0].replaceChildren(...items.map((item) => {
+    const notes = [];
+    if (item.rating === -1) notes.push(t("ratedDown") + (item.comment ? `: ${item.comment}` : ""));
+    if (item.unsupported_sentences > 0) notes.push(t("unsupportedCount").replace("{n}", item.unsupported_sentences));
+    const done = button(t("markReviewed"), async () => { await api(`/api/review/${item.message_id}`, {}); loadReview(); });
+    return row([localTime(item.created_at), item.user, item.question, item.answer, notes.join("; "), done]);
+  }));
+}
+
+// ---- API tokens ----
+async function loadTokens() {
+  const { tokens } = await (await api("/api/tokens")).json();
+  $("tokens-table").tBodies[0].replaceChildren(...tokens.map((token) =>
+    row([token.name, localTime(token.created_at), localTime(token.last_used_at), button(t("revoke"), async () => {
+      await api(`/api/tokens/${token.id}`, undefined, "DELETE");
+      loadTokens();
+    }, "small danger")])));
+}
+
 // ---- Dashboard (admins): the chart is SVG built here, no chart library ----
 async function loadStats() {
   const stats = await (await api("/api/stats")).json();
@@ -382,7 +418,75 @@ function renderAnswer(answer) {
   }
 }
 
+// ---- Conversations ----
+let conversationId = null;
+let lastAnswer = null;
+
+async function loadConversations() {
+  const { conversations } = await (await api("/api/conversations")).json();
+  const select = $("conversation-select");
+  select.replaceChildren(el("option", t("newChat")));
+  select.firstChild.value = "";
+  for (const conversation of conversations) {
+    const option = el("option", `${conversation.title} · ${localTime(conversation.updated_at)}`);
+    option.value = conversation.id;
+    option.selected = conversation.id === conversationId;
+    select.append(option);
+  }
+}
+
+// Moves the current question and answer into the thread above the input.
+function archiveCurrentTurn() {
+  if (!lastAnswer) return;
+  const turn = el("div", null, "turn");
+  turn.append(el("div", lastAnswer.question, "question"));
+  const answer = $("answer").cloneNode(true);
+  answer.removeAttribute("id");
+  for (const cite of answer.querySelectorAll(".cite")) cite.replaceWith(el("span", cite.textContent, "cite-static"));
+  turn.append(answer);
+  $("thread").append(turn);
+  lastAnswer = null;
+}
+
+function resetChat() {
+  conversationId = null;
+  lastAnswer = null;
+  $("thread").replaceChildren();
+  $("answer").hidden = true;
+  $("answer-actions").hidden = true;
+  $("sources").replaceChildren();
+  $("sources-title").hidden = true;
+  $("status").textContent = "";
+}
+
+async function openConversation(id) {
+  resetChat();
+  if (!id) return;
+  const { turns } = await (await api(`/api/conversations/${encodeURIComponent(id)}`)).json();
+  conversationId = id;
+  for (const turn of turns) {
+    const box = el("div", null, "turn");
+    box.append(el("div", turn.question, "question"), el("div", turn.answer.answer, "answer"));
+    $("thread").append(box);
+  }
+}
+
+async function sendFeedback(rating) {
+  if (!lastAnswer || !lastAnswer.message_id) return;
+  let comment = "";
+  if (rating < 0) comment = prompt(t("feedbackComment"), "") || "";
+  try {
+    await api(`/api/messages/${lastAnswer.message_id}/feedback`, { rating, comment });
+    $("feedback-status").textContent = t("feedbackThanks");
+  } catch (error) {
+    $("feedback-status").textContent = t("failed") + error.message;
+  }
+}
+
 async function ask(question) {
+  archiveCurrentTurn();
+  $("answer-actions").hidden = true;
+  $("feedback-status").textContent = "";
   const button = $("ask-form").querySelector("button");
   button.disabled = true;
   $("status").textContent = t("retrieving");
@@ -391,7 +495,7 @@ async function ask(question) {
   $("answer").classList.remove("refused");
   $("sources").replaceChildren();
   try {
-    const response = await api("/api/ask", { question });
+    const response = await api("/api/ask", conversationId ? { question, conversation_id: conversationId } : { question });
     const reader = response.body.getReader();
     const decoder = new TextDecoder();
     let buffer = "";
@@ -432,6 +536,12 @@ function handleEvent(event, data) {
     $("answer").append(document.createTextNode(JSON.parse(data)));
   } else if (event === "done") {
     const answer = JSON.parse(data);
+    lastAnswer = { question: $("question").value, message_id: answer.message_id, text: answer.answer };
+    if (answer.conversation_id && answer.conversation_id !== conversationId) {
+      conversationId = answer.conversation_id;
+      loadConversations();
+    }
+    $("answer-actions").hidden = false;
     renderAnswer(answer);
     renderSources($("sources"), answer.sources);
     $("status").textContent = `${t("done")} (${answer.seconds.toFixed(1)} s)`;
@@ -524,6 +634,30 @@ window.addEventListener("DOMContentLoaded", async () => {
       loadUsers();
     } catch (error) {
       $("user-message").textContent = t("failed") + error.message;
+    }
+  });
+  $("new-chat").addEventListener("click", () => { resetChat(); loadConversations(); });
+  $("conversation-select").addEventListener("change", () => openConversation($("conversation-select").value));
+  $("thumbs-up").addEventListener("click", () => sendFeedback(1));
+  $("thumbs-down").addEventListener("click", () => sendFeedback(-1));
+  $("copy-answer").addEventListener("click", async () => {
+    if (!lastAnswer) return;
+    try {
+      await navigator.clipboard.writeText(lastAnswer.text);
+      $("feedback-status").textContent = t("copied");
+    } catch {
+      $("feedback-status").textContent = lastAnswer.text;
+    }
+  });
+  $("token-form").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      const created = await (await api("/api/tokens", { name: $("token-name").value.trim() })).json();
+      $("token-message").textContent = t("tokenCreated") + created.token;
+      $("token-form").reset();
+      loadTokens();
+    } catch (error) {
+      $("token-message").textContent = t("failed") + error.message;
     }
   });
   $("audit-form").addEventListener("submit", (event) => { event.preventDefault(); loadAudit(); });

@@ -80,13 +80,28 @@ impl Engine {
         actor: &str,
         events: Option<UnboundedSender<AnswerEvent>>,
     ) -> anyhow::Result<Answer> {
+        self.ask_with_query(question, question, access, actor, events).await
+    }
+
+    /// Like [`Engine::ask`], retrieving with `retrieval_query` (a follow-up question
+    /// joined with the one before it, so "and on weekends?" still finds its passages).
+    pub async fn ask_with_query(
+        &self,
+        question: &str,
+        retrieval_query: &str,
+        access: &Access,
+        actor: &str,
+        events: Option<UnboundedSender<AnswerEvent>>,
+    ) -> anyhow::Result<Answer> {
         let started = Instant::now();
         let send = |event: AnswerEvent| {
             if let Some(events) = &events {
                 let _ = events.send(event);
             }
         };
-        let hits = self.search(question, access, self.settings.answer_passages).await?;
+        let hits = self
+            .search(retrieval_query, access, self.settings.answer_passages)
+            .await?;
         send(AnswerEvent::Sources(hits.clone()));
 
         let mut answer = Answer {

@@ -1,0 +1,276 @@
+//! Conversations: each user's questions and answers, kept so a chat can continue and be
+//! read again, and rated so people can review the answers users flagged.
+
+use rand::Rng;
+use serde::Serialize;
+use serde_json::Value;
+use sqlx::{Row, SqlitePool};
+
+/// A conversation in a list.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConversationSummary {
+    pub id: String,
+    pub title: String,
+    pub updated_at: String,
+}
+
+/// One question and its answer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Turn {
+    pub id: i64,
+    pub question: String,
+    pub answer: Value,
+    pub rating: Option<i64>,
+    pub created_at: String,
+}
+
+/// A question shorter than this many characters is taken as a follow-up.
+const FOLLOW_UP_CHARS: usize = 24;
+
+/// What to retrieve with: a short follow-up question is joined with the previous one.
+pub fn retrieval_query(question: &str, previous: Option<&str>) -> String {
+    match previous {
+        Some(previous) if question.chars().count() < FOLLOW_UP_CHARS => format!("{previous} {question}"),
+        _ => question.to_owned(),
+    }
+}
+
+pub async fn create(pool: &SqlitePool, user_id: i64, first_question: &str) -> anyhow::Result<String> {
+    let id = hex::encode(rand::rng().random::<[u8; 12]>());
+    let title: String = first_question.chars().take(60).collect();
+    sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES (?, ?, ?)")
+        .bind(&id)
+        .bind(user_id)
+        .bind(title.trim())
+        .execute(pool)
+        .await?;
+    Ok(id)
+}
+
+/// Whether `user_id` owns the conversation (a stranger's id looks like a missing one).
+pub async fn owned(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<bool> {
+    Ok(sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND user_id = ?")
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(pool)
+        .await?
+        .is_some())
+}
+
+pub async fn list(pool: &SqlitePool, user_id: i64) -> anyhow::Result<Vec<ConversationSummary>> {
+    let rows = sqlx::query(
+        "SELECT id, title, updated_at FROM conversations WHERE user_id = ? ORDER BY updated_at DESC LIMIT 100",
+    )
+    .bind(user_id)
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| ConversationSummary {
+            id: row.get("id"),
+            title: row.get("title"),
+            updated_at: row.get("updated_at"),
+        })
+        .collect())
+}
+
+/// The turns of a conversation the user owns, oldest first; `None` if it is not theirs.
+pub async fn turns(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<Option<Vec<Turn>>> {
+    if !owned(pool, user_id, id).await? {
+        return Ok(None);
+    }
+    let rows = sqlx::query(
+        "SELECT messages.id, question, answer_json, messages.created_at, feedback.rating FROM messages \
+         LEFT JOIN feedback ON feedback.message_id = messages.id AND feedback.user_id = ? \
+         WHERE conversation_id = ? ORDER BY messages.id",
+    )
+    .bind(user_id)
+    .bind(id)
+    .fetch_all(pool)
+    .await?;
+    Ok(Some(
+        rows.iter()
+            .map(|row| Turn {
+                id: row.get("id"),
+                question: row.get("question"),
+                answer: serde_json::from_str(row.get::<&str, _>("answer_json")).unwrap_or(Value::Null),
+                rating: row.get("rating"),
+                created_at: row.get("created_at"),
+            })
+            .collect(),
+    ))
+}
+
+/// The last question asked in a conversation.
+pub async fn last_question(pool: &SqlitePool, id: &str) -> anyhow::Result<Option<String>> {
+    Ok(
+        sqlx::query_scalar("SELECT question FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1")
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
+}
+
+pub async fn delete(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<bool> {
+    let mut transaction = pool.begin().await?;
+    let owned = sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND user_id = ?")
+        .bind(id)
+        .bind(user_id)
+        .fetch_optional(&mut *transaction)
+        .await?
+        .is_some();
+    if owned {
+        sqlx::query("DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM messages WHERE conversation_id = ?")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM conversations WHERE id = ?")
+            .bind(id)
+            .execute(&mut *transaction)
+            .await?;
+    }
+    transaction.commit().await?;
+    Ok(owned)
+}
+
+/// Stores a turn; returns its message id.
+pub async fn add_turn(pool: &SqlitePool, id: &str, question: &str, answer: &Value) -> anyhow::Result<i64> {
+    let refused = answer["refused"].as_bool().unwrap_or(false);
+    let unsupported = answer["sentences"]
+        .as_array()
+        .map(|sentences| {
+            sentences
+                .iter()
+                .filter(|sentence| sentence["supported"] == false)
+                .count()
+        })
+        .unwrap_or(0);
+    let message = sqlx::query(
+        "INSERT INTO messages (conversation_id, question, answer_json, refused, unsupported) VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(id)
+    .bind(question)
+    .bind(answer.to_string())
+    .bind(refused)
+    .bind(unsupported as i64)
+    .execute(pool)
+    .await?
+    .last_insert_rowid();
+    sqlx::query("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(message)
+}
+
+/// Records a rating of a message in one of the user's own conversations; false if the
+/// message is not theirs.
+pub async fn rate(
+    pool: &SqlitePool,
+    user_id: i64,
+    message_id: i64,
+    rating: i64,
+    comment: &str,
+) -> anyhow::Result<bool> {
+    let theirs = sqlx::query(
+        "SELECT 1 FROM messages JOIN conversations ON conversations.id = messages.conversation_id \
+         WHERE messages.id = ? AND conversations.user_id = ?",
+    )
+    .bind(message_id)
+    .bind(user_id)
+    .fetch_optional(pool)
+    .await?
+    .is_some();
+    if !theirs {
+        return Ok(false);
+    }
+    sqlx::query(
+        "INSERT INTO feedback (message_id, user_id, rating, comment) VALUES (?, ?, ?, ?) \
+         ON CONFLICT (message_id, user_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, reviewed = 0",
+    )
+    .bind(message_id)
+    .bind(user_id)
+    .bind(rating)
+    .bind(comment)
+    .execute(pool)
+    .await?;
+    Ok(true)
+}
+
+/// Answers for people to review: rated down, or with sentences no passage supports.
+pub async fn review_queue(pool: &SqlitePool) -> anyhow::Result<Vec<Value>> {
+    let rows = sqlx::query(
+        "SELECT messages.id, messages.question, messages.answer_json, messages.unsupported, messages.created_at, \
+         users.username, feedback.rating, feedback.comment, COALESCE(feedback.reviewed, 0) AS reviewed \
+         FROM messages JOIN conversations ON conversations.id = messages.conversation_id \
+         JOIN users ON users.id = conversations.user_id \
+         LEFT JOIN feedback ON feedback.message_id = messages.id \
+         WHERE (feedback.rating = -1 OR messages.unsupported > 0) AND COALESCE(feedback.reviewed, 0) = 0 \
+         ORDER BY messages.id DESC LIMIT 200",
+    )
+    .fetch_all(pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let answer: Value = serde_json::from_str(row.get::<&str, _>("answer_json")).unwrap_or(Value::Null);
+            serde_json::json!({
+                "message_id": row.get::<i64, _>("id"),
+                "user": row.get::<String, _>("username"),
+                "question": row.get::<String, _>("question"),
+                "answer": answer["answer"],
+                "unsupported_sentences": row.get::<i64, _>("unsupported"),
+                "rating": row.get::<Option<i64>, _>("rating"),
+                "comment": row.get::<Option<String>, _>("comment"),
+                "created_at": row.get::<String, _>("created_at"),
+            })
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_follow_ups_carry_the_previous_question() {
+        assert_eq!(
+            retrieval_query("周末呢？", Some("食堂几点开门？")),
+            "食堂几点开门？ 周末呢？"
+        );
+        assert_eq!(retrieval_query("周末呢？", None), "周末呢？");
+        let long = "What is the address of the VPN gateway for remote work?";
+        assert_eq!(retrieval_query(long, Some("earlier")), long);
+    }
+
+    #[tokio::test]
+    async fn conversations_belong_to_their_user() {
+        let directory = tempfile::tempdir().unwrap();
+        let pool = crate::db::open(&directory.path().join("db.sqlite")).await.unwrap();
+        let alice = crate::users::add(&pool, "alice", "password-1", "employee", &[])
+            .await
+            .unwrap();
+        let bob = crate::users::add(&pool, "bob", "password-2", "employee", &[])
+            .await
+            .unwrap();
+        let id = create(&pool, alice.id, "食堂几点开门？").await.unwrap();
+        let answer =
+            serde_json::json!({ "answer": "十一点半。", "refused": false, "sentences": [{ "supported": false }] });
+        let message = add_turn(&pool, &id, "食堂几点开门？", &answer).await.unwrap();
+        assert_eq!(turns(&pool, alice.id, &id).await.unwrap().unwrap().len(), 1);
+        assert!(
+            turns(&pool, bob.id, &id).await.unwrap().is_none(),
+            "another user's conversation"
+        );
+        assert!(!rate(&pool, bob.id, message, -1, "").await.unwrap());
+        assert!(rate(&pool, alice.id, message, -1, "wrong time").await.unwrap());
+        assert_eq!(review_queue(&pool).await.unwrap().len(), 1);
+        assert!(!delete(&pool, bob.id, &id).await.unwrap());
+        assert!(delete(&pool, alice.id, &id).await.unwrap());
+        assert!(list(&pool, alice.id).await.unwrap().is_empty());
+    }
+}
