@@ -52,6 +52,46 @@ pub fn peak_rss_mb() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// Where a command-line ingest stands, drawn as one line on a terminal.
+struct Progress {
+    done: usize,
+    total: usize,
+    pages: usize,
+    chunks: usize,
+    failed: usize,
+    seconds: f64,
+}
+
+impl Progress {
+    fn line(&self) -> String {
+        const WIDTH: usize = 24;
+        let filled = WIDTH * self.done / self.total.max(1);
+        let rate = self.pages as f64 / self.seconds.max(1e-9);
+        let eta = if self.done > 0 && self.done < self.total {
+            let left = self.seconds / self.done as f64 * (self.total - self.done) as f64;
+            format!(" · ETA {}m{:02}s", left as u64 / 60, left as u64 % 60)
+        } else {
+            String::new()
+        };
+        format!(
+            "[{}{}] {}/{} documents · {} pages · {} chunks · {:.1} pages/s{}{}",
+            "#".repeat(filled),
+            "-".repeat(WIDTH - filled),
+            self.done,
+            self.total,
+            self.pages,
+            self.chunks,
+            rate,
+            if self.failed > 0 {
+                format!(" · {} failed", self.failed)
+            } else {
+                String::new()
+            },
+            eta
+        )
+    }
+}
+
 pub async fn ingest(
     settings: Settings,
     paths: &[PathBuf],
@@ -77,14 +117,30 @@ pub async fn ingest(
     let started = std::time::Instant::now();
     let (mut documents, mut pages, mut chunks, mut embed_seconds) = (0usize, 0usize, 0usize, 0.0f64);
     let mut errors = Vec::new();
+    let bar = !json_output && std::io::IsTerminal::is_terminal(&std::io::stderr());
     for (index, file) in files.iter().enumerate() {
+        if bar {
+            let progress = Progress {
+                done: index,
+                total: files.len(),
+                pages,
+                chunks,
+                failed: errors.len(),
+                seconds: started.elapsed().as_secs_f64(),
+            };
+            eprint!(
+                "\r\x1b[2K{} {}",
+                progress.line(),
+                file.file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
         match engine.ingest_file(file, &options).await {
             Ok(outcome) => {
                 documents += 1;
                 pages += outcome.pages;
                 chunks += outcome.chunks;
                 embed_seconds += outcome.embed_seconds;
-                if !json_output {
+                if !json_output && !bar {
                     eprintln!(
                         "[{}/{}] {} {}: {} pages ({} unreadable), {} chunks in {:.1}s ({:.1} pages/s overall)",
                         index + 1,
@@ -101,11 +157,25 @@ pub async fn ingest(
             }
             Err(error) => {
                 if !json_output {
+                    if bar {
+                        eprint!("\r\x1b[2K");
+                    }
                     eprintln!("[{}/{}] failed {}: {error:#}", index + 1, files.len(), file.display());
                 }
                 errors.push(json!({ "path": file.display().to_string(), "error": format!("{error:#}") }));
             }
         }
+    }
+    if bar {
+        let progress = Progress {
+            done: files.len(),
+            total: files.len(),
+            pages,
+            chunks,
+            failed: errors.len(),
+            seconds: started.elapsed().as_secs_f64(),
+        };
+        eprintln!("\r\x1b[2K{}", progress.line());
     }
     engine.optimize().await?;
     let seconds = started.elapsed().as_secs_f64();
@@ -348,6 +418,22 @@ pub async fn audit_verify(settings: Settings) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn progress_line_shows_counts_rate_and_eta() {
+        let progress = Progress {
+            done: 1,
+            total: 4,
+            pages: 30,
+            chunks: 90,
+            failed: 1,
+            seconds: 10.0,
+        };
+        assert_eq!(
+            progress.line(),
+            "[######------------------] 1/4 documents · 30 pages · 90 chunks · 3.0 pages/s · 1 failed · ETA 0m30s"
+        );
+    }
 
     #[test]
     fn collects_supported_files_recursively() {

@@ -467,3 +467,44 @@ fn tokens_openai_api_conversations_and_session_security() {
     assert_eq!(status, 200);
     assert!(openapi["paths"]["/v1/chat/completions"].is_object());
 }
+
+#[test]
+fn an_upload_interrupted_by_a_crash_finishes_after_restart() {
+    let data = tempfile::tempdir().unwrap();
+    let admin_password = add_user(data.path(), "admin", "admin", &[]);
+    let thesis = std::fs::read(super::shared_docs().join("pdf/fduthesis-en.pdf")).unwrap();
+    let server = start(data.path());
+    let client = agent();
+    let admin = login(&client, &server.base, "admin", &admin_password);
+    let (status, _) = upload(
+        &client,
+        &server.base,
+        &admin,
+        "fduthesis-en.pdf",
+        "public=true",
+        &thesis,
+    );
+    assert_eq!(status, 202);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (_, body) = get(&client, &format!("{}/api/jobs", server.base), &admin);
+        if body["jobs"][0]["status"] == "embedding" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline && body["jobs"][0]["status"] != "indexed",
+            "{body}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(server); // SIGKILL in the middle of embedding
+
+    let server = start(data.path());
+    let admin = login(&client, &server.base, "admin", &admin_password);
+    let jobs = wait_for_jobs(&client, &server.base, &admin, 1);
+    assert_eq!(jobs.len(), 1, "{jobs:?}");
+    assert_eq!(jobs[0]["status"], "indexed", "{jobs:?}");
+    let (_, documents) = get(&client, &format!("{}/api/documents", server.base), &admin);
+    assert_eq!(documents["documents"].as_array().unwrap().len(), 1, "{documents}");
+    assert!(search_documents(&client, &server.base, &admin, "thesis template").contains(&"fduthesis-en.pdf".into()));
+}

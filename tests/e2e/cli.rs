@@ -116,7 +116,7 @@ fn an_ingest_killed_mid_way_resumes_on_the_next_start() {
         .arg("--models-dir")
         .arg(super::models_dir())
         .args(["ingest", thesis.to_str().unwrap()])
-        .env("RUST_LOG", "info")
+        .env("RUST_LOG", "warn,appliance=debug")
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();

@@ -422,7 +422,7 @@ impl Engine {
         }
 
         set_job(self, job.id, "embedding", None, None).await?;
-        tracing::info!(job = job.id, source, chunks = chunks.len(), "embedding");
+        tracing::debug!(job = job.id, source, chunks = chunks.len(), "embedding");
         let models = self.models.clone();
         let texts: Vec<String> = chunks
             .iter()
