@@ -53,6 +53,15 @@ pub struct Settings {
     pub ocr_languages: String,
     /// Longest OCR time for one page, in seconds.
     pub ocr_page_seconds: u64,
+    /// `edge` (embedded qdrant-edge, the default) or `qdrant` (a Qdrant server or cluster).
+    pub vector_store: String,
+    /// The Qdrant server's gRPC address, e.g. `http://qdrant:6334`.
+    pub qdrant_url: Option<String>,
+    pub qdrant_api_key: Option<Secret>,
+    pub qdrant_collection: String,
+    /// Shards and replication factor of a new collection.
+    pub qdrant_shards: u32,
+    pub qdrant_replication: u32,
     /// Always mark session cookies `Secure` (set when TLS terminates in front of the
     /// appliance without an `X-Forwarded-Proto` header).
     pub secure_cookies: bool,
@@ -96,6 +105,12 @@ impl Settings {
             ocr_page_seconds: 60,
             ingest_workers: 1,
             secure_cookies: false,
+            vector_store: "edge".to_owned(),
+            qdrant_url: None,
+            qdrant_api_key: None,
+            qdrant_collection: "chunks".to_owned(),
+            qdrant_shards: 1,
+            qdrant_replication: 1,
         };
         for (key, value) in std::env::vars() {
             let Some(name) = key.strip_prefix("APPLIANCE__") else {
@@ -135,6 +150,15 @@ impl Settings {
             "parse_timeout_seconds" => self.parse_timeout_seconds = number(value)?,
             "ocr_languages" => self.ocr_languages = value.to_owned(),
             "ocr_page_seconds" => self.ocr_page_seconds = number(value)?,
+            "vector_store" => match value {
+                "edge" | "qdrant" => self.vector_store = value.to_owned(),
+                other => bail!("vector_store must be edge or qdrant, not {other:?}"),
+            },
+            "qdrant_url" => self.qdrant_url = Some(value.to_owned()),
+            "qdrant_api_key" => self.qdrant_api_key = Some(Secret(value.to_owned())),
+            "qdrant_collection" => self.qdrant_collection = value.to_owned(),
+            "qdrant_shards" => self.qdrant_shards = number(value)?,
+            "qdrant_replication" => self.qdrant_replication = number(value)?,
             "secure_cookies" => self.secure_cookies = matches!(value, "1" | "true" | "yes"),
             "ingest_workers" => self.ingest_workers = number::<usize>(value)?.max(1),
             other => bail!("unknown setting {other:?}"),

@@ -10,6 +10,7 @@ mod error;
 pub mod fusion;
 pub mod keyword;
 pub mod normalize;
+mod qdrant;
 pub mod tokenizer;
 pub mod vector;
 
@@ -17,6 +18,7 @@ pub use access::Access;
 pub use edge::EdgeVectorStore;
 pub use error::{Error, Result};
 pub use keyword::{KeywordChunk, KeywordIndex};
+pub use qdrant::{QdrantConfig, QdrantVectorStore};
 pub use vector::{MemoryVectorStore, VectorPoint, VectorStore};
 
 /// A chunk id with a score from one retriever (higher is better).

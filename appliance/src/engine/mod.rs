@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use llm::e5::E5Options;
-use retrieval::{EdgeVectorStore, KeywordIndex, VectorStore};
+use retrieval::{EdgeVectorStore, KeywordIndex, QdrantConfig, QdrantVectorStore, VectorStore};
 use sqlx::SqlitePool;
 
 pub use answer::AnswerEvent;
@@ -44,10 +44,30 @@ impl Engine {
         let db = crate::db::open(&settings.database_path()).await?;
         let keyword_dir = settings.keyword_dir();
         let vector_dir = settings.vector_dir();
+        let qdrant = match settings.vector_store.as_str() {
+            "qdrant" => Some(QdrantConfig {
+                url: settings
+                    .qdrant_url
+                    .clone()
+                    .context("vector_store is qdrant but qdrant_url is not set")?,
+                api_key: settings.qdrant_api_key.as_ref().map(|key| key.0.clone()),
+                collection: settings.qdrant_collection.clone(),
+                shards: settings.qdrant_shards,
+                replication: settings.qdrant_replication,
+            }),
+            _ => None,
+        };
         let (keyword, vectors) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let keyword = KeywordIndex::open(&keyword_dir, &[]).context("opening the keyword index")?;
-            let vectors =
-                EdgeVectorStore::open(&vector_dir, EMBEDDING_DIMENSION).context("opening the vector store")?;
+            let vectors: Arc<dyn VectorStore> = match qdrant {
+                Some(config) => Arc::new(
+                    QdrantVectorStore::connect(&config, EMBEDDING_DIMENSION)
+                        .with_context(|| format!("connecting to Qdrant at {}", config.url))?,
+                ),
+                None => Arc::new(
+                    EdgeVectorStore::open(&vector_dir, EMBEDDING_DIMENSION).context("opening the vector store")?,
+                ),
+            };
             Ok((keyword, vectors))
         })
         .await??;
@@ -68,7 +88,7 @@ impl Engine {
             settings: Arc::new(settings),
             db,
             keyword: Arc::new(keyword),
-            vectors: Arc::new(vectors),
+            vectors,
             models: Arc::new(models),
             child_parser: None,
             jobs_queued: Arc::new(tokio::sync::Notify::new()),

@@ -1,0 +1,283 @@
+//! A Qdrant server or cluster as the vector store, through `qdrant-client` (gRPC), for
+//! customers who outgrow one machine. The collection is created with a configurable
+//! shard number and replication factor; the access filter is a payload condition inside
+//! Qdrant's search, exactly as with the embedded store.
+//!
+//! `qdrant-client` is async while [`VectorStore`] is synchronous (callers run it on
+//! blocking threads): the store owns a small runtime, and each call runs its request there
+//! and waits for the answer on a channel, which is safe from any thread.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+
+use qdrant_client::Qdrant;
+use qdrant_client::qdrant::point_id::PointIdOptions;
+use qdrant_client::qdrant::{
+    Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder,
+    Distance, FieldType, Filter, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder,
+    SetPayloadPointsBuilder, UpsertPointsBuilder, Value, VectorParamsBuilder,
+};
+
+use crate::{Access, Error, Result, ScoredChunk, VectorPoint, VectorStore};
+
+const DOCUMENT_FIELD: &str = "document";
+const ACCESS_FIELD: &str = "access";
+
+/// Where and how to keep the vectors in Qdrant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct QdrantConfig {
+    /// gRPC address, e.g. `http://qdrant-0:6334`.
+    pub url: String,
+    pub api_key: Option<String>,
+    pub collection: String,
+    /// Shards of a new collection (spread over the cluster's nodes).
+    pub shards: u32,
+    /// Copies of each shard (survives the loss of `replication - 1` nodes).
+    pub replication: u32,
+}
+
+/// Vectors in a Qdrant server or cluster.
+pub struct QdrantVectorStore {
+    client: Arc<Qdrant>,
+    runtime: tokio::runtime::Runtime,
+    collection: String,
+    dimension: usize,
+}
+
+impl std::fmt::Debug for QdrantVectorStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("QdrantVectorStore")
+            .field("collection", &self.collection)
+            .field("dimension", &self.dimension)
+            .finish()
+    }
+}
+
+fn qdrant_error(error: impl std::fmt::Display) -> Error {
+    Error::VectorStore(format!("qdrant: {error}"))
+}
+
+fn document_filter(document: &str) -> Filter {
+    Filter::must([Condition::matches(DOCUMENT_FIELD, document.to_owned())])
+}
+
+impl QdrantVectorStore {
+    /// Connects and creates the collection (cosine vectors of `dimension`, keyword
+    /// indexes on the document and access fields) if it does not exist.
+    pub fn connect(config: &QdrantConfig, dimension: usize) -> Result<Self> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("qdrant-client")
+            .enable_all()
+            .build()?;
+        let mut builder = Qdrant::from_url(&config.url).skip_compatibility_check();
+        if let Some(key) = &config.api_key {
+            builder = builder.api_key(key.clone());
+        }
+        let client = {
+            let _guard = runtime.enter();
+            Arc::new(builder.build().map_err(qdrant_error)?)
+        };
+        let store = Self {
+            client,
+            runtime,
+            collection: config.collection.clone(),
+            dimension,
+        };
+        let (collection, shards, replication) = (config.collection.clone(), config.shards, config.replication);
+        store.run(move |client| async move {
+            if client.collection_exists(&collection).await? {
+                return Ok(());
+            }
+            client
+                .create_collection(
+                    CreateCollectionBuilder::new(&collection)
+                        .vectors_config(VectorParamsBuilder::new(dimension as u64, Distance::Cosine))
+                        .shard_number(shards)
+                        .replication_factor(replication),
+                )
+                .await?;
+            for field in [DOCUMENT_FIELD, ACCESS_FIELD] {
+                client
+                    .create_field_index(
+                        CreateFieldIndexCollectionBuilder::new(&collection, field, FieldType::Keyword).wait(true),
+                    )
+                    .await?;
+            }
+            Ok(())
+        })?;
+        Ok(store)
+    }
+
+    /// Runs one request on the store's runtime and waits for its result.
+    fn run<T, F, Fut>(&self, request: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Qdrant>) -> Fut,
+        Fut: Future<Output = std::result::Result<T, qdrant_client::QdrantError>> + Send + 'static,
+    {
+        let (sender, receiver) = std::sync::mpsc::channel();
+        let future = request(self.client.clone());
+        self.runtime.spawn(async move {
+            let _ = sender.send(future.await);
+        });
+        receiver
+            .recv()
+            .map_err(|_| qdrant_error("the request was dropped"))?
+            .map_err(qdrant_error)
+    }
+
+    fn check_dimension(&self, vector: &[f32]) -> Result<()> {
+        if vector.len() != self.dimension {
+            return Err(Error::InvalidVector {
+                expected: self.dimension,
+                actual: vector.len(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Deletes the whole collection (tests and re-indexing).
+    pub fn drop_collection(&self) -> Result<()> {
+        let collection = self.collection.clone();
+        self.run(move |client| async move { client.delete_collection(&collection).await.map(|_| ()) })
+    }
+}
+
+fn access_payload(access: &[String]) -> HashMap<String, Value> {
+    HashMap::from([(ACCESS_FIELD.to_owned(), Value::from(access.to_vec()))])
+}
+
+impl VectorStore for QdrantVectorStore {
+    fn upsert(&self, points: Vec<VectorPoint>) -> Result<()> {
+        if points.is_empty() {
+            return Ok(());
+        }
+        let mut structs = Vec::with_capacity(points.len());
+        for point in points {
+            self.check_dimension(&point.vector)?;
+            let mut payload = access_payload(&point.access);
+            payload.insert(DOCUMENT_FIELD.to_owned(), Value::from(point.document));
+            structs.push(PointStruct::new(point.chunk_id, point.vector, payload));
+        }
+        let collection = self.collection.clone();
+        self.run(move |client| async move {
+            client
+                .upsert_points(UpsertPointsBuilder::new(&collection, structs).wait(true))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn delete_document(&self, document: &str) -> Result<()> {
+        let (collection, filter) = (self.collection.clone(), document_filter(document));
+        self.run(move |client| async move {
+            client
+                .delete_points(DeletePointsBuilder::new(&collection).points(filter).wait(true))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()> {
+        if chunk_ids.is_empty() {
+            return Ok(());
+        }
+        let collection = self.collection.clone();
+        let ids = PointsIdsList {
+            ids: chunk_ids.iter().map(|id| PointId::from(*id)).collect(),
+        };
+        self.run(move |client| async move {
+            client
+                .delete_points(DeletePointsBuilder::new(&collection).points(ids).wait(true))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn set_document_access(&self, document: &str, access: &[String]) -> Result<()> {
+        let (collection, filter, payload) = (
+            self.collection.clone(),
+            document_filter(document),
+            access_payload(access),
+        );
+        self.run(move |client| async move {
+            client
+                .set_payload(
+                    SetPayloadPointsBuilder::new(&collection, payload)
+                        .points_selector(filter)
+                        .wait(true),
+                )
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn search(&self, vector: &[f32], limit: usize, access: &Access) -> Result<Vec<ScoredChunk>> {
+        self.check_dimension(vector)?;
+        let filter = match access {
+            Access::Everything => None,
+            Access::Tokens(tokens) if tokens.is_empty() => return Ok(Vec::new()),
+            Access::Tokens(tokens) => Some(Filter::must([Condition::matches(ACCESS_FIELD, tokens.clone())])),
+        };
+        if limit == 0 {
+            return Ok(Vec::new());
+        }
+        let mut request = QueryPointsBuilder::new(&self.collection)
+            .query(Query::new_nearest(vector.to_vec()))
+            .limit(limit as u64);
+        if let Some(filter) = filter {
+            request = request.filter(filter);
+        }
+        let response = self.run(move |client| async move { client.query(request).await })?;
+        Ok(response
+            .result
+            .into_iter()
+            .filter_map(|point| match point.id?.point_id_options? {
+                PointIdOptions::Num(chunk_id) => Some(ScoredChunk {
+                    chunk_id,
+                    score: point.score,
+                }),
+                PointIdOptions::Uuid(_) => None,
+            })
+            .collect())
+    }
+
+    fn count(&self) -> Result<usize> {
+        let collection = self.collection.clone();
+        let response = self
+            .run(move |client| async move { client.count(CountPointsBuilder::new(&collection).exact(true)).await })?;
+        Ok(response.result.map_or(0, |result| result.count as usize))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vector::conformance;
+
+    /// Runs the conformance suite against a real Qdrant when `QDRANT_URL` is set (its gRPC
+    /// address, e.g. `http://127.0.0.1:6334`); otherwise there is nothing to run it on.
+    #[test]
+    fn qdrant_store_conforms() {
+        let Ok(url) = std::env::var("QDRANT_URL") else {
+            eprintln!("QDRANT_URL is not set: skipping the Qdrant server conformance run");
+            return;
+        };
+        let config = QdrantConfig {
+            url,
+            api_key: std::env::var("QDRANT_API_KEY").ok(),
+            collection: format!("conformance-{}", std::process::id()),
+            shards: 2,
+            replication: 1,
+        };
+        let store = QdrantVectorStore::connect(&config, 16).unwrap();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| conformance::run(&store, 16)));
+        store.drop_collection().unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
+}
