@@ -1,5 +1,7 @@
-//! `appliance eval retrieval`: index an evaluation corpus in a temporary data directory,
-//! run its queries and print nDCG, recall, MRR and latency.
+//! `appliance eval retrieval` and `appliance eval answers`: index an evaluation corpus in a
+//! temporary data directory, run its queries, and print retrieval metrics (nDCG, recall,
+//! MRR, latency) or answer metrics (answers containing the gold answer, citation precision,
+//! refusals, time to first token, decode speed).
 //!
 //! Files follow the shared evaluation format: `corpus.jsonl` (`{"id","title","text"}`),
 //! `queries.jsonl` (`{"id","text"}`), `qrels.tsv` (`query<TAB>doc<TAB>relevance`).
@@ -22,8 +24,9 @@ use crate::embed_cache::CachingEmbedder;
 use crate::engine::{Engine, IngestOptions};
 use crate::settings::Settings;
 
+/// The files of an evaluation set, and the cache of its embedded passages.
 #[derive(Debug, Args)]
-pub struct RetrievalArgs {
+pub struct EvalSet {
     /// corpus.jsonl
     #[arg(long)]
     corpus: PathBuf,
@@ -33,6 +36,18 @@ pub struct RetrievalArgs {
     /// qrels.tsv
     #[arg(long)]
     qrels: PathBuf,
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    json: bool,
+    /// Where embedded passages are cached between runs (default: DATA_DIR/eval-cache).
+    #[arg(long)]
+    cache_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct RetrievalArgs {
+    #[command(flatten)]
+    set: EvalSet,
     /// Retrieval mode.
     #[arg(long, value_enum, default_value_t = Mode::Hybrid)]
     mode: Mode,
@@ -42,12 +57,6 @@ pub struct RetrievalArgs {
     /// Evaluate only the first N queries that have judgements.
     #[arg(long)]
     limit: Option<usize>,
-    /// Print one JSON object on stdout.
-    #[arg(long)]
-    json: bool,
-    /// Where embedded passages are cached between runs (default: DATA_DIR/eval-cache).
-    #[arg(long)]
-    cache_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +71,21 @@ struct CorpusRow {
 struct QueryRow {
     id: String,
     text: String,
+    #[serde(default)]
+    answers: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct AnswersArgs {
+    #[command(flatten)]
+    set: EvalSet,
+    /// Evaluate only the first N queries that have judgements and answers.
+    #[arg(long)]
+    limit: Option<usize>,
+    /// Index the corpus without the gold documents of the evaluated queries: the right
+    /// behaviour is then to refuse.
+    #[arg(long)]
+    drop_gold: bool,
 }
 
 fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
@@ -144,68 +168,27 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
 }
 
 pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Result<()> {
-    let corpus: Vec<CorpusRow> = read_jsonl(&args.corpus)?;
-    let queries: Vec<QueryRow> = read_jsonl(&args.queries)?;
-    let qrels = read_qrels(&args.qrels)?;
+    let corpus: Vec<CorpusRow> = read_jsonl(&args.set.corpus)?;
+    let queries: Vec<QueryRow> = read_jsonl(&args.set.queries)?;
+    let qrels = read_qrels(&args.set.qrels)?;
     let mut judged: Vec<&QueryRow> = queries.iter().filter(|query| qrels.contains_key(&query.id)).collect();
     if let Some(limit) = args.limit {
         judged.truncate(limit);
     }
     if judged.is_empty() {
-        bail!("no query has a relevance judgement in {}", args.qrels.display());
+        bail!("no query has a relevance judgement in {}", args.set.qrels.display());
     }
 
-    // Passage vectors are cached per corpus, model and chunking, outside the scratch index.
-    let corpus_sha = hex::encode(Sha256::digest(std::fs::read(&args.corpus)?));
-    let cache_path = args
-        .cache_dir
-        .clone()
-        .unwrap_or_else(|| settings.data_dir.join("eval-cache"))
-        .join(format!(
-            "{}-{}-{}.vectors",
-            &corpus_sha[..16],
-            settings.chunk_max_tokens,
-            settings.chunk_overlap_tokens
-        ));
-    let scratch = std::env::temp_dir().join(format!("appliance-eval-{}", std::process::id()));
-    let _cleanup = RemoveOnDrop(scratch.clone());
-    let eval_settings = Settings {
-        data_dir: scratch,
-        ..settings
-    };
-    let engine = Engine::open(eval_settings).await?;
-    let models = engine.models.clone();
-    let cache = tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<CachingEmbedder>> {
-        let cache = Arc::new(CachingEmbedder::open(models.embedder()?, &cache_path)?);
-        models.install_embedder(cache.clone());
-        Ok(cache)
-    })
-    .await??;
-    let options = IngestOptions {
-        groups: Vec::new(),
-        public: true,
-        actor: "eval".to_owned(),
-    };
-    let cached_before = cache.len();
-    let index_started = Instant::now();
-    for (number, row) in corpus.iter().enumerate() {
-        let body = format!("{}\n\n{}", row.title, row.text).into_bytes();
-        // The corpus id becomes the file stem, so hits map back to it.
-        let source = format!("{}.txt", row.id);
-        engine
-            .ingest_bytes(&source, Ok(body), &options)
-            .await
-            .with_context(|| format!("indexing corpus document {}", row.id))?;
-        if (number + 1) % 200 == 0 {
-            cache.save()?; // an interrupted evaluation keeps what it embedded
-        }
-        if !args.json && (number + 1) % 100 == 0 {
-            eprintln!("indexed {}/{} documents", number + 1, corpus.len());
-        }
-    }
-    engine.optimize().await?;
-    cache.save()?;
-    let index_seconds = index_started.elapsed().as_secs_f64();
+    let rows: Vec<&CorpusRow> = corpus.iter().collect();
+    let indexed = index_corpus(
+        &settings,
+        &args.set.corpus,
+        &rows,
+        args.set.cache_dir.clone(),
+        args.set.json,
+    )
+    .await?;
+    let (engine, cached_before, index_seconds) = (&indexed.engine, indexed.cached_before, indexed.index_seconds);
 
     let (mut ndcg, mut recall, mut mrr) = (0.0, 0.0, 0.0);
     let mut latencies = Vec::with_capacity(judged.len());
@@ -246,7 +229,208 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
     report[format!("ndcg_at_{k}")] = json!(ndcg / count);
     report[format!("recall_at_{k}")] = json!(recall / count);
     report[format!("mrr_at_{k}")] = json!(mrr / count);
-    if args.json {
+    if args.set.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+/// A corpus indexed in a scratch data directory (removed on drop).
+struct IndexedCorpus {
+    engine: Engine,
+    cached_before: usize,
+    index_seconds: f64,
+    _scratch: RemoveOnDrop,
+}
+
+/// Indexes `corpus` (rows of the file at `corpus_path`) in a scratch directory, with
+/// passage vectors cached per corpus file, model and chunking outside it.
+async fn index_corpus(
+    settings: &Settings,
+    corpus_path: &Path,
+    corpus: &[&CorpusRow],
+    cache_dir: Option<PathBuf>,
+    quiet: bool,
+) -> anyhow::Result<IndexedCorpus> {
+    let corpus_sha = hex::encode(Sha256::digest(std::fs::read(corpus_path)?));
+    let cache_path = cache_dir
+        .unwrap_or_else(|| settings.data_dir.join("eval-cache"))
+        .join(format!(
+            "{}-{}-{}.vectors",
+            &corpus_sha[..16],
+            settings.chunk_max_tokens,
+            settings.chunk_overlap_tokens
+        ));
+    let scratch = std::env::temp_dir().join(format!("appliance-eval-{}", std::process::id()));
+    let cleanup = RemoveOnDrop(scratch.clone());
+    let eval_settings = Settings {
+        data_dir: scratch,
+        ..settings.clone()
+    };
+    let engine = Engine::open(eval_settings).await?;
+    let models = engine.models.clone();
+    let cache = tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<CachingEmbedder>> {
+        let cache = Arc::new(CachingEmbedder::open(models.embedder()?, &cache_path)?);
+        models.install_embedder(cache.clone());
+        Ok(cache)
+    })
+    .await??;
+    let options = IngestOptions {
+        groups: Vec::new(),
+        public: true,
+        actor: "eval".to_owned(),
+    };
+    let cached_before = cache.len();
+    let index_started = Instant::now();
+    for (number, row) in corpus.iter().enumerate() {
+        let body = format!("{}\n\n{}", row.title, row.text).into_bytes();
+        // The corpus id becomes the file stem, so hits map back to it.
+        let source = format!("{}.txt", row.id);
+        engine
+            .ingest_bytes(&source, Ok(body), &options)
+            .await
+            .with_context(|| format!("indexing corpus document {}", row.id))?;
+        if (number + 1) % 200 == 0 {
+            cache.save()?; // an interrupted evaluation keeps what it embedded
+        }
+        if !quiet && (number + 1) % 100 == 0 {
+            eprintln!("indexed {}/{} documents", number + 1, corpus.len());
+        }
+    }
+    engine.optimize().await?;
+    cache.save()?;
+    Ok(IndexedCorpus {
+        engine,
+        cached_before,
+        index_seconds: index_started.elapsed().as_secs_f64(),
+        _scratch: cleanup,
+    })
+}
+
+/// Answer normalisation of the shared evaluation sets: SQuAD-style for English (lower
+/// case, no punctuation or articles), characters without punctuation and spaces for Chinese.
+pub fn normalize_answer(text: &str) -> String {
+    let chinese = text
+        .chars()
+        .any(|character| ('\u{4E00}'..='\u{9FFF}').contains(&character));
+    let kept: String = text
+        .chars()
+        .map(|character| if character.is_alphanumeric() { character } else { ' ' })
+        .collect::<String>()
+        .to_lowercase();
+    if chinese {
+        return kept.chars().filter(|character| !character.is_whitespace()).collect();
+    }
+    kept.split_whitespace()
+        .filter(|word| !matches!(*word, "a" | "an" | "the"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Whether `answer` contains one of the gold answers after normalisation (whole words
+/// for English, characters for Chinese).
+pub fn contains_gold(answer: &str, gold: &[String]) -> bool {
+    let answer = normalize_answer(answer);
+    let padded = format!(" {answer} ");
+    gold.iter()
+        .map(|gold| normalize_answer(gold))
+        .filter(|gold| !gold.is_empty())
+        .any(|gold| {
+            if gold.contains(' ') || gold.is_ascii() {
+                padded.contains(&format!(" {gold} "))
+            } else {
+                answer.contains(&gold)
+            }
+        })
+}
+
+pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()> {
+    let corpus: Vec<CorpusRow> = read_jsonl(&args.set.corpus)?;
+    let queries: Vec<QueryRow> = read_jsonl(&args.set.queries)?;
+    let qrels = read_qrels(&args.set.qrels)?;
+    let mut judged: Vec<&QueryRow> = queries
+        .iter()
+        .filter(|query| qrels.contains_key(&query.id) && !query.answers.is_empty())
+        .collect();
+    if let Some(limit) = args.limit {
+        judged.truncate(limit);
+    }
+    if judged.is_empty() {
+        bail!("no query has both answers and a relevance judgement");
+    }
+    let gold_documents: HashSet<&str> = judged
+        .iter()
+        .flat_map(|query| qrels[&query.id].keys().map(String::as_str))
+        .collect();
+    let kept: Vec<&CorpusRow> = corpus
+        .iter()
+        .filter(|row| !args.drop_gold || !gold_documents.contains(row.id.as_str()))
+        .collect();
+    let indexed = index_corpus(
+        &settings,
+        &args.set.corpus,
+        &kept,
+        args.set.cache_dir.clone(),
+        args.set.json,
+    )
+    .await?;
+    let engine = &indexed.engine;
+
+    let (mut contains, mut refused, mut cited, mut cited_gold) = (0usize, 0usize, 0usize, 0usize);
+    let (mut first_token_ms, mut decode_rates) = (Vec::new(), Vec::new());
+    let mut refusal_reasons: HashMap<String, usize> = HashMap::new();
+    for (number, query) in judged.iter().enumerate() {
+        let answer = engine.ask(&query.text, &Access::Everything, "eval", None).await?;
+        let gold = &qrels[&query.id];
+        if answer.refused {
+            refused += 1;
+            let reason = answer.refusal_reason.clone().unwrap_or_default();
+            *refusal_reasons.entry(reason).or_insert(0usize) += 1;
+        } else {
+            if contains_gold(&answer.answer, &query.answers) {
+                contains += 1;
+            }
+            for citation in &answer.citations {
+                cited += 1;
+                if gold.contains_key(citation.document.trim_end_matches(".txt")) {
+                    cited_gold += 1;
+                }
+            }
+        }
+        if answer.generated_tokens > 0 {
+            first_token_ms.push(answer.seconds_to_first_token * 1000.0);
+            decode_rates.push(answer.decode_tokens_per_second);
+        }
+        if !args.set.json {
+            eprintln!(
+                "[{}/{}] {} {:?} -> {:?} (gold {:?})",
+                number + 1,
+                judged.len(),
+                answer.refusal_reason.as_deref().unwrap_or("answered"),
+                query.text,
+                answer.answer,
+                query.answers
+            );
+        }
+    }
+    first_token_ms.sort_by(f64::total_cmp);
+    let count = judged.len() as f64;
+    let report = json!({
+        "queries": judged.len(),
+        "drop_gold": args.drop_gold,
+        "documents": kept.len(),
+        "answer_contains_gold": contains as f64 / count,
+        "citation_precision": if cited == 0 { 0.0 } else { cited_gold as f64 / cited as f64 },
+        "citations": cited,
+        "refused": refused as f64 / count,
+        "refusal_reasons": refusal_reasons,
+        "ttft_p50_ms": percentile(&first_token_ms, 0.5),
+        "decode_tokens_per_s": if decode_rates.is_empty() { 0.0 } else { decode_rates.iter().sum::<f64>() / decode_rates.len() as f64 },
+        "index_seconds": indexed.index_seconds,
+    });
+    if args.set.json {
         println!("{report}");
     } else {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -265,6 +449,22 @@ impl Drop for RemoveOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn answers_match_like_the_evaluation_sets() {
+        assert_eq!(normalize_answer("The Denver Broncos!"), "denver broncos");
+        assert_eq!(normalize_answer("丹佛 野马队。"), "丹佛野马队");
+        assert!(contains_gold(
+            "They were the Denver Broncos [1].",
+            &["Denver Broncos".into()]
+        ));
+        assert!(
+            !contains_gold("Denverite fans", &["Denver".into()]),
+            "whole words in English"
+        );
+        assert!(contains_gold("冠军是丹佛野马队[1]。", &["丹佛野马队".into()]));
+        assert!(!contains_gold("不知道", &["丹佛野马队".into(), String::new()]));
+    }
 
     #[test]
     fn metrics_of_a_known_ranking() {

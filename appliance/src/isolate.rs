@@ -77,6 +77,12 @@ impl ChildParser {
             return serde_json::from_str(last).context("reading the parser's output");
         }
         let stderr = String::from_utf8_lossy(&output.stderr);
+        if stderr.contains("out of memory") || stderr.contains("memory allocation of") {
+            bail!(
+                "parsing needs more than {} MB of memory (the limit `parse_memory_mb`): a hostile or very large file?",
+                self.memory_mb
+            );
+        }
         if let Some(message) = stderr.lines().rev().find_map(|line| line.strip_prefix("error: ")) {
             bail!("{message}");
         }

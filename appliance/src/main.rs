@@ -144,6 +144,9 @@ impl From<Mode> for engine::SearchMode {
 enum EvalCommand {
     /// Index a corpus in a temporary directory and score retrieval (nDCG, recall, MRR, latency).
     Retrieval(eval::RetrievalArgs),
+    /// Index a corpus in a temporary directory, answer its questions and score the answers
+    /// (gold answer contained, citation precision, refusals, time to first token).
+    Answers(eval::AnswersArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -213,6 +216,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(args) => commands::search(settings, &args.query, args.k, args.mode.into(), args.json).await,
         Command::Ask(args) => commands::ask(settings, &args.question, args.json).await,
         Command::Eval(EvalCommand::Retrieval(args)) => eval::retrieval(settings, args).await,
+        Command::Eval(EvalCommand::Answers(args)) => eval::answers(settings, args).await,
         Command::Models(ModelsCommand::Verify) => commands::verify_models(&settings),
         Command::Models(ModelsCommand::Prepare) => commands::prepare_models(&settings),
         Command::User(UserCommand::Add {

@@ -293,6 +293,24 @@ fn employee_and_admin_journeys_in_both_languages() {
     );
     browser.screenshot("zh-documents");
 
+    // A file name carrying markup is shown as text in the jobs and documents tables.
+    let hostile_name = docs.join("<img src=x onerror=alert(1)>.md");
+    std::fs::write(&hostile_name, "# Parking\n\nVisitors park on level B2.\n").unwrap();
+    browser.command(
+        "POST",
+        &format!("/element/{input}/value"),
+        json!({ "text": hostile_name.to_str().unwrap() }),
+    );
+    browser.wait_until(
+        "the hostile upload to be indexed",
+        "return [...document.querySelectorAll('#jobs-table tbody tr')].some(r => r.dataset.status === 'indexed' && r.textContent.includes('<img src=x onerror=alert(1)>.md'))",
+        120,
+    );
+    assert_eq!(
+        browser.script("return document.querySelectorAll('#jobs-table img, #documents-table img').length"),
+        json!(0)
+    );
+
     browser.click(".tab[data-tab=users]");
     browser.type_into("#new-username", "lily");
     browser.click("#user-form button[type=submit]");

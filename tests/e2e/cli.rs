@@ -151,3 +151,36 @@ fn an_ingest_killed_mid_way_resumes_on_the_next_start() {
     let output = appliance(data.path(), &["ingest", note.to_str().unwrap()]);
     assert!(!String::from_utf8_lossy(&output.stderr).contains("resumed"));
 }
+
+#[test]
+fn a_parser_over_its_memory_limit_fails_that_file_alone() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = data.path().join("docs");
+    std::fs::create_dir(&docs).unwrap();
+    std::fs::write(
+        docs.join("ok.md"),
+        "# Badge\n\nLost badges are replaced at the front desk.\n",
+    )
+    .unwrap();
+    // 60 MB of text: under the size limit, over what a 256 MB parser process can hold.
+    std::fs::write(docs.join("huge.txt"), "word ".repeat(12_000_000)).unwrap();
+    let output = std::process::Command::new(super::binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--models-dir")
+        .arg(super::models_dir())
+        .args(["ingest", docs.to_str().unwrap(), "--json"])
+        .env("APPLIANCE__PARSE_MEMORY_MB", "256")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let summary = last_json_line(&output);
+    assert_eq!(summary["documents"], 1, "{summary}");
+    assert_eq!(summary["failed"], 1, "{summary}");
+    let error = summary["errors"][0]["error"].as_str().unwrap();
+    assert!(
+        summary["errors"][0]["path"].as_str().unwrap().ends_with("huge.txt"),
+        "{summary}"
+    );
+    assert!(error.contains("256 MB of memory"), "{error}");
+}

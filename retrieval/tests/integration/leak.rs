@@ -120,4 +120,30 @@ proptest! {
         let directory = tempfile::tempdir().unwrap();
         check(&documents, &users, &EdgeVectorStore::open(directory.path(), DIMENSION).unwrap());
     }
+
+    /// Against a real Qdrant server when `QDRANT_URL` (its gRPC address) is set.
+    #[test]
+    fn no_leak_through_qdrant_server(
+        documents in proptest::collection::vec(document(), 1..12),
+        users in proptest::collection::vec(user(), 1..6),
+    ) {
+        let Ok(url) = std::env::var("QDRANT_URL") else {
+            return Ok(());
+        };
+        let config = retrieval::QdrantConfig {
+            url,
+            api_key: std::env::var("QDRANT_API_KEY").ok(),
+            collection: format!("leak-{}-{}", std::process::id(), NEXT_COLLECTION.fetch_add(1, std::sync::atomic::Ordering::Relaxed)),
+            shards: 2,
+            replication: 1,
+        };
+        let store = retrieval::QdrantVectorStore::connect(&config, DIMENSION).unwrap();
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&documents, &users, &store)));
+        store.drop_collection().unwrap();
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
+        }
+    }
 }
+
+static NEXT_COLLECTION: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
