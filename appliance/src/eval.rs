@@ -180,14 +180,7 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
     }
 
     let rows: Vec<&CorpusRow> = corpus.iter().collect();
-    let indexed = index_corpus(
-        &settings,
-        &args.set.corpus,
-        &rows,
-        args.set.cache_dir.clone(),
-        args.set.json,
-    )
-    .await?;
+    let indexed = index_corpus(&settings, &args.set, &rows).await?;
     let (engine, cached_before, index_seconds) = (&indexed.engine, indexed.cached_before, indexed.index_seconds);
 
     let (mut ndcg, mut recall, mut mrr) = (0.0, 0.0, 0.0);
@@ -245,15 +238,10 @@ struct IndexedCorpus {
     _scratch: RemoveOnDrop,
 }
 
-/// Indexes `corpus` (rows of the file at `corpus_path`) in a scratch directory, with
+/// Indexes `corpus` (rows of the set's corpus file) in a scratch directory, with
 /// passage vectors cached per corpus file, model and chunking outside it.
-async fn index_corpus(
-    settings: &Settings,
-    corpus_path: &Path,
-    corpus: &[&CorpusRow],
-    cache_dir: Option<PathBuf>,
-    quiet: bool,
-) -> anyhow::Result<IndexedCorpus> {
+async fn index_corpus(settings: &Settings, set: &EvalSet, corpus: &[&CorpusRow]) -> anyhow::Result<IndexedCorpus> {
+    let (corpus_path, cache_dir, quiet) = (&set.corpus, set.cache_dir.clone(), set.json);
     let corpus_sha = hex::encode(Sha256::digest(std::fs::read(corpus_path)?));
     let cache_path = cache_dir
         .unwrap_or_else(|| settings.data_dir.join("eval-cache"))
@@ -368,14 +356,7 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
         .iter()
         .filter(|row| !args.drop_gold || !gold_documents.contains(row.id.as_str()))
         .collect();
-    let indexed = index_corpus(
-        &settings,
-        &args.set.corpus,
-        &kept,
-        args.set.cache_dir.clone(),
-        args.set.json,
-    )
-    .await?;
+    let indexed = index_corpus(&settings, &args.set, &kept).await?;
     let engine = &indexed.engine;
 
     let (mut contains, mut refused, mut cited, mut cited_gold) = (0usize, 0usize, 0usize, 0usize);

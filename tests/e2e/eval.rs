@@ -83,3 +83,66 @@ fn eval_retrieval_on_a_slice_with_cache() {
     );
     assert_eq!(second["recall_at_5"], first["recall_at_5"]);
 }
+
+/// `appliance eval answers` on a few questions: the documented JSON, with and without the
+/// gold documents; without them every answer must be a refusal or cite nothing of the gold.
+#[test]
+fn eval_answers_on_a_slice_with_and_without_gold() {
+    let set = shared_docs().join("../en_xquad");
+    let corpus = std::fs::read_to_string(set.join("corpus.jsonl")).unwrap();
+    let kept: Vec<&str> = corpus.lines().take(12).collect();
+    let kept_ids: HashSet<String> = kept
+        .iter()
+        .map(|line| {
+            serde_json::from_str::<serde_json::Value>(line).unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    let qrels = std::fs::read_to_string(set.join("dev/qrels.tsv")).unwrap();
+    let kept_qrels: Vec<&str> = qrels
+        .lines()
+        .filter(|line| line.split('\t').nth(1).is_some_and(|doc| kept_ids.contains(doc)))
+        .take(3)
+        .collect();
+    let work = tempfile::tempdir().unwrap();
+    let corpus_path = work.path().join("corpus.jsonl");
+    std::fs::write(&corpus_path, kept.join("\n")).unwrap();
+    let qrels_path = work.path().join("qrels.tsv");
+    std::fs::write(&qrels_path, kept_qrels.join("\n")).unwrap();
+    let queries = set.join("dev/queries.jsonl");
+    let data = work.path().join("data");
+    let run = |extra: Option<&str>| {
+        let mut args = vec![
+            "eval",
+            "answers",
+            "--corpus",
+            corpus_path.to_str().unwrap(),
+            "--queries",
+            queries.to_str().unwrap(),
+            "--qrels",
+            qrels_path.to_str().unwrap(),
+            "--json",
+        ];
+        args.extend(extra);
+        last_json_line(&appliance(&data, &args))
+    };
+    let with_gold = run(None);
+    eprintln!("with gold: {with_gold}");
+    assert_eq!(with_gold["queries"], 3);
+    for key in [
+        "answer_contains_gold",
+        "citation_precision",
+        "refused",
+        "ttft_p50_ms",
+        "decode_tokens_per_s",
+    ] {
+        assert!(with_gold[key].is_number(), "{key} missing: {with_gold}");
+    }
+    let without_gold = run(Some("--drop-gold"));
+    eprintln!("without gold: {without_gold}");
+    assert!(without_gold["documents"].as_u64().unwrap() < 12, "{without_gold}");
+    assert_eq!(without_gold["answer_contains_gold"], 0.0, "{without_gold}");
+    assert_eq!(without_gold["citation_precision"], 0.0, "{without_gold}");
+}
