@@ -205,6 +205,25 @@ pub(crate) async fn delete_document(
     Ok(Json(json!({ "deleted": id })))
 }
 
+/// `POST /api/documents/{id}/reindex`: parse, chunk and embed the document again.
+pub(crate) async fn reindex(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    require_editor(&user)?;
+    let (groups, _) = readable_document(&state, &user, &id).await?;
+    if !may_manage(&user, &groups) {
+        return Err(ApiError::Forbidden);
+    }
+    let job = state
+        .engine
+        .enqueue_reindex(&id, &user.username)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "job": job }))).into_response())
+}
+
 #[derive(Deserialize)]
 pub(crate) struct AccessRequest {
     groups: Vec<String>,

@@ -200,6 +200,7 @@ fn router(engine: Engine) -> Router {
         )
         .route("/api/documents/{id}", delete(admin_api::delete_document))
         .route("/api/documents/{id}/access", put(admin_api::set_access))
+        .route("/api/documents/{id}/reindex", post(admin_api::reindex))
         .route("/api/documents/{id}/pages/{page}", get(admin_api::page))
         .route("/api/jobs", get(admin_api::jobs))
         .route("/api/users", get(admin_api::list_users).post(admin_api::add_user))

@@ -227,6 +227,39 @@ fn uploads_permissions_deletion_and_attacks() {
     );
     assert!(search_documents(&client, &base, &sales, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
 
+    // Re-index from the stored original: a new version, same id, still readable by sales.
+    assert_eq!(
+        send(
+            &client,
+            "POST",
+            &format!("{base}/api/documents/{budget_id}/reindex"),
+            &sales,
+            json!({})
+        ),
+        403
+    );
+    assert_eq!(
+        send(
+            &client,
+            "POST",
+            &format!("{base}/api/documents/{budget_id}/reindex"),
+            &editor,
+            json!({})
+        ),
+        202
+    );
+    let jobs = wait_for_jobs(&client, &base, &admin, 4);
+    assert_eq!(jobs[0]["status"], "indexed", "{jobs:?}");
+    let (_, documents) = get(&client, &format!("{base}/api/documents"), &admin);
+    let budget = documents["documents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|document| document["id"] == budget_id.as_str())
+        .cloned();
+    assert_eq!(budget.unwrap()["version"], 2, "{documents}");
+    assert!(search_documents(&client, &base, &sales, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
+
     // Deletion: gone for everybody, at once.
     assert_eq!(
         send(
@@ -251,7 +284,15 @@ fn uploads_permissions_deletion_and_attacks() {
         .iter()
         .filter_map(|entry| entry["action"].as_str())
         .collect();
-    for action in ["login", "upload", "search", "preview", "permission_change", "delete"] {
+    for action in [
+        "login",
+        "upload",
+        "search",
+        "preview",
+        "permission_change",
+        "reindex",
+        "delete",
+    ] {
         assert!(actions.contains(&action), "{action} missing from {actions:?}");
     }
     let csv = client

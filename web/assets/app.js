@@ -20,7 +20,7 @@ const STRINGS = {
     exportCsv: "导出 CSV", exportJson: "导出 JSON", questions: "问题总数", latencyP50: "回答耗时 p50", latencyP95: "回答耗时 p95",
     perDay: "每日问题数", unanswered: "未能回答的问题", mostCited: "被引用最多的文档", changePassword: "修改密码",
     currentPassword: "当前密码", newPassword: "新密码（至少 8 位）", save: "保存", delete: "删除", changeAccess: "修改权限",
-    confirmDelete: "确定删除“{t}”？删除后将无法再搜索到它。", accessPrompt: "可读的权限组（逗号分隔；留空表示全体员工可读）：",
+    confirmDelete: "确定删除“{t}”？删除后将无法再搜索到它。", reindex: "重新索引", accessPrompt: "可读的权限组（逗号分隔；留空表示全体员工可读）：",
     public: "全体员工", queuedJob: "排队中", parsing: "解析中", embedding: "向量化中", indexed: "已索引", failedJob: "失败",
     needGroups: "请填写权限组，或勾选“全体员工可读”。", userCreated: "已创建用户 {u}，初始密码（只显示一次）：{p}",
     chainOk: "审计链完整（已校验 {n} 条）", chainBroken: "审计链被篡改：", passwordChanged: "密码已修改，请重新登录。",
@@ -52,7 +52,7 @@ const STRINGS = {
     questions: "Questions", latencyP50: "Answer time p50", latencyP95: "Answer time p95", perDay: "Questions per day",
     unanswered: "Unanswered questions", mostCited: "Most-cited documents", changePassword: "Change password",
     currentPassword: "Current password", newPassword: "New password (8 characters or more)", save: "Save", delete: "Delete",
-    changeAccess: "Change access", confirmDelete: "Delete “{t}”? It will no longer be found by anyone.",
+    changeAccess: "Change access", reindex: "Re-index", confirmDelete: "Delete “{t}”? It will no longer be found by anyone.",
     accessPrompt: "Groups allowed to read it (comma-separated; empty means all employees):", public: "All employees",
     queuedJob: "Queued", parsing: "Parsing", embedding: "Embedding", indexed: "Indexed", failedJob: "Failed",
     needGroups: "Enter groups, or tick “Readable by all employees”.", userCreated: "User {u} created; first password (shown once): {p}",
@@ -227,6 +227,9 @@ async function loadDocuments() {
         await api(`/api/documents/${encodeURIComponent(doc.id)}/access`, { groups, public: groups.length === 0 }, "PUT")
           .catch((error) => alert(t("failed") + error.message));
         loadDocuments();
+      }), button(t("reindex"), async () => {
+        await api(`/api/documents/${encodeURIComponent(doc.id)}/reindex`, {}).catch((error) => alert(t("failed") + error.message));
+        loadJobs();
       }), button(t("delete"), async () => {
         if (!confirm(t("confirmDelete").replace("{t}", doc.title))) return;
         await api(`/api/documents/${encodeURIComponent(doc.id)}`, undefined, "DELETE").catch((error) => alert(t("failed") + error.message));

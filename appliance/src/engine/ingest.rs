@@ -88,6 +88,8 @@ struct ClaimedJob {
     file_path: Option<String>,
     name: Option<String>,
     options: IngestOptions,
+    /// Parse again even if unchanged; the stored file belongs to the document.
+    reindex: bool,
 }
 
 fn new_document_id() -> String {
@@ -169,6 +171,7 @@ impl Engine {
             file_path: None,
             name: None,
             options: options.clone(),
+            reindex: false,
         };
         self.run_job(claimed, bytes).await
     }
@@ -206,6 +209,42 @@ impl Engine {
         let job = self.insert_job(&source, None, None, "queued", options).await?;
         self.jobs_queued.notify_one();
         Ok(job)
+    }
+
+    /// Queues a document to be parsed, chunked and embedded again from its stored file (or
+    /// its source path), with its current permissions. `None` when there is no such document.
+    pub async fn enqueue_reindex(&self, document_id: &str, actor: &str) -> anyhow::Result<Option<i64>> {
+        let Some(row) = sqlx::query("SELECT source, file_path, groups_json, public FROM documents WHERE id = ?")
+            .bind(document_id)
+            .fetch_optional(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let source: String = row.get("source");
+        let file_path: Option<String> = row.get("file_path");
+        let options = IngestOptions {
+            groups: serde_json::from_str(row.get::<&str, _>("groups_json")).unwrap_or_default(),
+            public: row.get("public"),
+            actor: actor.to_owned(),
+        };
+        let name = file_path.as_ref().map(|_| source.clone());
+        let job = self
+            .insert_job(&source, name.as_deref(), file_path.as_deref(), "queued", &options)
+            .await?;
+        sqlx::query("UPDATE jobs SET reindex = 1 WHERE id = ?")
+            .bind(job)
+            .execute(&self.db)
+            .await?;
+        crate::audit::append(
+            &self.db,
+            actor,
+            "reindex",
+            serde_json::json!({ "document": document_id, "job": job }),
+        )
+        .await?;
+        self.jobs_queued.notify_one();
+        Ok(Some(job))
     }
 
     /// Stores an upload and queues its job; a worker ingests it. `name` must already be
@@ -268,7 +307,7 @@ impl Engine {
         let row = sqlx::query(
             "UPDATE jobs SET status = 'parsing', updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') \
              WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1) \
-             RETURNING id, source, file_path, name, groups_json, public, actor",
+             RETURNING id, source, file_path, name, groups_json, public, actor, reindex",
         )
         .fetch_optional(&self.db)
         .await?;
@@ -282,6 +321,7 @@ impl Engine {
                 public: row.get("public"),
                 actor: row.get("actor"),
             },
+            reindex: row.get("reindex"),
         }))
     }
 
@@ -348,13 +388,15 @@ impl Engine {
                     .bind(job.id)
                     .execute(&self.db)
                     .await?;
-                if matches!(outcome.status, "unchanged" | "duplicate") {
+                if matches!(outcome.status, "unchanged" | "duplicate") && !job.reindex {
                     remove_stored(job.file_path.as_deref()).await;
                 }
             }
             Err(error) => {
                 set_job(self, job.id, "failed", Some(&format!("{error:#}")), None).await?;
-                remove_stored(job.file_path.as_deref()).await;
+                if !job.reindex {
+                    remove_stored(job.file_path.as_deref()).await;
+                }
             }
         }
         result
@@ -393,11 +435,13 @@ impl Engine {
             .await?;
         if let Some(row) = &existing
             && row.get::<String, _>("sha256") == sha256
+            && !job.reindex
         {
             return Ok(unchanged(row.get("id"), "unchanged"));
         }
-        if let Some(row) = sqlx::query("SELECT id FROM documents WHERE sha256 = ? LIMIT 1")
+        if let Some(row) = sqlx::query("SELECT id FROM documents WHERE sha256 = ? AND source != ? LIMIT 1")
             .bind(&sha256)
+            .bind(source)
             .fetch_optional(&self.db)
             .await?
         {
