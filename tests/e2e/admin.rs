@@ -177,6 +177,8 @@ fn uploads_permissions_deletion_and_attacks() {
         .as_str()
         .unwrap()
         .to_owned();
+    let document_url = format!("{base}/api/documents/{budget_id}");
+    let empty_request = |method: &str, url: &str, cookie: &str| send(&client, method, url, cookie, json!({}));
     let page_url = format!("{base}/api/documents/{budget_id}/pages/1");
     let (status, page) = get(&client, &page_url, &finance);
     assert_eq!(status, 200);
@@ -192,26 +194,8 @@ fn uploads_permissions_deletion_and_attacks() {
     );
     let (_, listed) = get(&client, &format!("{base}/api/documents"), &sales);
     assert!(!listed.to_string().contains("budget.md"), "{listed}");
-    assert_eq!(
-        send(
-            &client,
-            "DELETE",
-            &format!("{base}/api/documents/{budget_id}"),
-            &sales,
-            json!({})
-        ),
-        403
-    );
-    assert_eq!(
-        send(
-            &client,
-            "DELETE",
-            &format!("{base}/api/documents/{budget_id}"),
-            &finance,
-            json!({})
-        ),
-        403
-    );
+    assert_eq!(empty_request("DELETE", &document_url, &sales), 403);
+    assert_eq!(empty_request("DELETE", &document_url, &finance), 403);
 
     // Permission change: the sales team may read it now.
     let access_url = format!("{base}/api/documents/{budget_id}/access");
@@ -228,26 +212,8 @@ fn uploads_permissions_deletion_and_attacks() {
     assert!(search_documents(&client, &base, &sales, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
 
     // Re-index from the stored original: a new version, same id, still readable by sales.
-    assert_eq!(
-        send(
-            &client,
-            "POST",
-            &format!("{base}/api/documents/{budget_id}/reindex"),
-            &sales,
-            json!({})
-        ),
-        403
-    );
-    assert_eq!(
-        send(
-            &client,
-            "POST",
-            &format!("{base}/api/documents/{budget_id}/reindex"),
-            &editor,
-            json!({})
-        ),
-        202
-    );
+    assert_eq!(empty_request("POST", &format!("{document_url}/reindex"), &sales), 403);
+    assert_eq!(empty_request("POST", &format!("{document_url}/reindex"), &editor), 202);
     let jobs = wait_for_jobs(&client, &base, &admin, 4);
     assert_eq!(jobs[0]["status"], "indexed", "{jobs:?}");
     let (_, documents) = get(&client, &format!("{base}/api/documents"), &admin);
@@ -261,16 +227,7 @@ fn uploads_permissions_deletion_and_attacks() {
     assert!(search_documents(&client, &base, &sales, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
 
     // Deletion: gone for everybody, at once.
-    assert_eq!(
-        send(
-            &client,
-            "DELETE",
-            &format!("{base}/api/documents/{budget_id}"),
-            &editor,
-            json!({})
-        ),
-        200
-    );
+    assert_eq!(empty_request("DELETE", &document_url, &editor), 200);
     assert!(!search_documents(&client, &base, &admin, "ZX-BUDGET-7731 travel budget").contains(&"budget.md".into()));
     assert_eq!(get(&client, &page_url, &admin).0, 404);
 
