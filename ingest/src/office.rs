@@ -70,6 +70,17 @@ impl TextBuilder {
         self.page.push_str("\n\n");
     }
 
+    /// Closes what the end of element `name` closes (the same names in DOCX and PPTX).
+    fn end_element(&mut self, name: &str) {
+        match name {
+            "p" => self.end_paragraph(),
+            "t" => self.in_text = false,
+            "tbl" => self.end_table(),
+            "tr" => self.end_row(),
+            _ => {}
+        }
+    }
+
     fn text(&mut self, text: &str) {
         if self.in_text {
             self.paragraph.push_str(text);
@@ -229,13 +240,7 @@ impl Parser for DocxParser {
                 "tc" => builder.start_cell(),
                 _ => {}
             },
-            Node::End(name) => match name {
-                "p" => builder.end_paragraph(),
-                "t" => builder.in_text = false,
-                "tbl" => builder.end_table(),
-                "tr" => builder.end_row(),
-                _ => {}
-            },
+            Node::End(name) => builder.end_element(name),
             Node::Text(text) => builder.text(text),
         })?;
         let (pages, first_heading) = builder.finish();
@@ -285,13 +290,7 @@ fn slide_text(xml: &str, part: &str) -> Result<String> {
             "tc" => builder.start_cell(),
             _ => {}
         },
-        Node::End(name) => match name {
-            "p" => builder.end_paragraph(),
-            "t" => builder.in_text = false,
-            "tbl" => builder.end_table(),
-            "tr" => builder.end_row(),
-            _ => {}
-        },
+        Node::End(name) => builder.end_element(name),
         Node::Text(text) => builder.text(text),
     })?;
     let (pages, _) = builder.finish();

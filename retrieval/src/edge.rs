@@ -82,13 +82,7 @@ impl EdgeVectorStore {
     }
 
     fn check_dimension(&self, vector: &[f32]) -> Result<()> {
-        if vector.len() != self.dimension {
-            return Err(Error::InvalidVector {
-                expected: self.dimension,
-                actual: vector.len(),
-            });
-        }
-        Ok(())
+        crate::vector::check_dimension(self.dimension, vector)
     }
 }
 

@@ -130,13 +130,7 @@ impl QdrantVectorStore {
     }
 
     fn check_dimension(&self, vector: &[f32]) -> Result<()> {
-        if vector.len() != self.dimension {
-            return Err(Error::InvalidVector {
-                expected: self.dimension,
-                actual: vector.len(),
-            });
-        }
-        Ok(())
+        crate::vector::check_dimension(self.dimension, vector)
     }
 
     /// Deletes the whole collection (tests and re-indexing).

@@ -39,6 +39,17 @@ pub trait VectorStore: Send + Sync {
     }
 }
 
+/// `InvalidVector` unless `vector` has `expected` dimensions.
+pub(crate) fn check_dimension(expected: usize, vector: &[f32]) -> Result<()> {
+    if vector.len() != expected {
+        return Err(Error::InvalidVector {
+            expected,
+            actual: vector.len(),
+        });
+    }
+    Ok(())
+}
+
 /// Brute-force store in memory: for unit tests and as the reference implementation.
 #[derive(Debug)]
 pub struct MemoryVectorStore {
@@ -63,11 +74,8 @@ fn cosine(left: &[f32], right: &[f32]) -> f32 {
 
 impl VectorStore for MemoryVectorStore {
     fn upsert(&self, points: Vec<VectorPoint>) -> Result<()> {
-        if let Some(bad) = points.iter().find(|point| point.vector.len() != self.dimension) {
-            return Err(Error::InvalidVector {
-                expected: self.dimension,
-                actual: bad.vector.len(),
-            });
+        for point in &points {
+            check_dimension(self.dimension, &point.vector)?;
         }
         let mut stored = self.points.write().unwrap_or_else(|poisoned| poisoned.into_inner());
         for point in points {

@@ -3,15 +3,23 @@
 //! second run embed nothing.
 
 use std::collections::HashSet;
-use std::io::Write;
 
 use super::{appliance, last_json_line, shared_docs};
 
-#[test]
-fn eval_retrieval_on_a_slice_with_cache() {
-    let set = shared_docs().join("../zh_xquad");
+/// The first `documents` documents of a shared set and up to `judgements` of its dev
+/// judgements on them, written to a scratch directory.
+struct Slice {
+    work: tempfile::TempDir,
+    corpus: std::path::PathBuf,
+    queries: std::path::PathBuf,
+    qrels: std::path::PathBuf,
+    judgements: usize,
+}
+
+fn slice(set: &str, documents: usize, judgements: usize) -> Slice {
+    let set = shared_docs().join("..").join(set);
     let corpus = std::fs::read_to_string(set.join("corpus.jsonl")).unwrap();
-    let kept: Vec<&str> = corpus.lines().take(25).collect();
+    let kept: Vec<&str> = corpus.lines().take(documents).collect();
     let kept_ids: HashSet<String> = kept
         .iter()
         .map(|line| {
@@ -25,32 +33,36 @@ fn eval_retrieval_on_a_slice_with_cache() {
     let kept_qrels: Vec<&str> = qrels
         .lines()
         .filter(|line| line.split('\t').nth(1).is_some_and(|doc| kept_ids.contains(doc)))
-        .take(30)
+        .take(judgements)
         .collect();
-    assert!(kept_qrels.len() >= 10, "slice too small");
-
     let work = tempfile::tempdir().unwrap();
-    let write = |name: &str, lines: &[&str]| {
-        let path = work.path().join(name);
-        let mut file = std::fs::File::create(&path).unwrap();
-        for line in lines {
-            writeln!(file, "{line}").unwrap();
-        }
-        path
-    };
-    let corpus_path = write("corpus.jsonl", &kept);
-    let qrels_path = write("qrels.tsv", &kept_qrels);
-    let queries = set.join("dev/queries.jsonl");
-    let data = work.path().join("data");
+    let corpus_path = work.path().join("corpus.jsonl");
+    std::fs::write(&corpus_path, kept.join("\n") + "\n").unwrap();
+    let qrels_path = work.path().join("qrels.tsv");
+    std::fs::write(&qrels_path, kept_qrels.join("\n") + "\n").unwrap();
+    Slice {
+        work,
+        corpus: corpus_path,
+        queries: set.join("dev/queries.jsonl"),
+        qrels: qrels_path,
+        judgements: kept_qrels.len(),
+    }
+}
+
+#[test]
+fn eval_retrieval_on_a_slice_with_cache() {
+    let slice = slice("zh_xquad", 25, 30);
+    assert!(slice.judgements >= 10, "slice too small");
+    let data = slice.work.path().join("data");
     let args = [
         "eval",
         "retrieval",
         "--corpus",
-        corpus_path.to_str().unwrap(),
+        slice.corpus.to_str().unwrap(),
         "--queries",
-        queries.to_str().unwrap(),
+        slice.queries.to_str().unwrap(),
         "--qrels",
-        qrels_path.to_str().unwrap(),
+        slice.qrels.to_str().unwrap(),
         "--mode",
         "hybrid",
         "--k",
@@ -60,7 +72,7 @@ fn eval_retrieval_on_a_slice_with_cache() {
     let first = last_json_line(&appliance(&data, &args));
     eprintln!("first run: {first}");
     assert_eq!(first["mode"], "hybrid");
-    assert_eq!(first["queries"], kept_qrels.len());
+    assert_eq!(first["queries"], slice.judgements);
     for key in ["ndcg_at_5", "recall_at_5", "mrr_at_5", "p50_ms", "p95_ms"] {
         assert!(first[key].is_number(), "{key} missing: {first}");
     }
@@ -88,41 +100,18 @@ fn eval_retrieval_on_a_slice_with_cache() {
 /// gold documents; without them every answer must be a refusal or cite nothing of the gold.
 #[test]
 fn eval_answers_on_a_slice_with_and_without_gold() {
-    let set = shared_docs().join("../en_xquad");
-    let corpus = std::fs::read_to_string(set.join("corpus.jsonl")).unwrap();
-    let kept: Vec<&str> = corpus.lines().take(12).collect();
-    let kept_ids: HashSet<String> = kept
-        .iter()
-        .map(|line| {
-            serde_json::from_str::<serde_json::Value>(line).unwrap()["id"]
-                .as_str()
-                .unwrap()
-                .to_owned()
-        })
-        .collect();
-    let qrels = std::fs::read_to_string(set.join("dev/qrels.tsv")).unwrap();
-    let kept_qrels: Vec<&str> = qrels
-        .lines()
-        .filter(|line| line.split('\t').nth(1).is_some_and(|doc| kept_ids.contains(doc)))
-        .take(3)
-        .collect();
-    let work = tempfile::tempdir().unwrap();
-    let corpus_path = work.path().join("corpus.jsonl");
-    std::fs::write(&corpus_path, kept.join("\n")).unwrap();
-    let qrels_path = work.path().join("qrels.tsv");
-    std::fs::write(&qrels_path, kept_qrels.join("\n")).unwrap();
-    let queries = set.join("dev/queries.jsonl");
-    let data = work.path().join("data");
+    let slice = slice("en_xquad", 12, 3);
+    let data = slice.work.path().join("data");
     let run = |extra: Option<&str>| {
         let mut args = vec![
             "eval",
             "answers",
             "--corpus",
-            corpus_path.to_str().unwrap(),
+            slice.corpus.to_str().unwrap(),
             "--queries",
-            queries.to_str().unwrap(),
+            slice.queries.to_str().unwrap(),
             "--qrels",
-            qrels_path.to_str().unwrap(),
+            slice.qrels.to_str().unwrap(),
             "--json",
         ];
         args.extend(extra);
