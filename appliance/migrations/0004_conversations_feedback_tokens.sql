@@ -16,6 +16,7 @@ CREATE TABLE messages (
     answer_json     TEXT NOT NULL,                -- the full answer: text, citations, support
     refused         INTEGER NOT NULL DEFAULT 0,
     unsupported     INTEGER NOT NULL DEFAULT 0,   -- sentences no passage supports
+    reviewed        INTEGER NOT NULL DEFAULT 0,   -- a person looked at it after it was flagged
     created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
 );
 CREATE INDEX messages_conversation ON messages (conversation_id, id);
@@ -26,7 +27,6 @@ CREATE TABLE feedback (
     user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     rating     INTEGER NOT NULL CHECK (rating IN (-1, 1)),
     comment    TEXT NOT NULL DEFAULT '',
-    reviewed   INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
     UNIQUE (message_id, user_id)
 );

@@ -108,20 +108,9 @@ pub(crate) async fn mark_reviewed(
         return Err(ApiError::Forbidden);
     }
     let db = &state.engine.db;
-    sqlx::query(
-        "INSERT INTO feedback (message_id, user_id, rating, comment, reviewed) VALUES (?, ?, 1, 'reviewed', 1) \
-         ON CONFLICT (message_id, user_id) DO UPDATE SET reviewed = 1",
-    )
-    .bind(message)
-    .bind(user.id)
-    .execute(db)
-    .await
-    .map_err(anyhow::Error::from)?;
-    sqlx::query("UPDATE feedback SET reviewed = 1 WHERE message_id = ?")
-        .bind(message)
-        .execute(db)
-        .await
-        .map_err(anyhow::Error::from)?;
+    if !conversations::mark_reviewed(db, message).await? {
+        return Err(ApiError::NotFound);
+    }
     crate::audit::append(db, &user.username, "review", json!({ "message": message })).await?;
     Ok(Json(json!({ "ok": true })))
 }

@@ -190,7 +190,7 @@ pub async fn rate(
     }
     sqlx::query(
         "INSERT INTO feedback (message_id, user_id, rating, comment) VALUES (?, ?, ?, ?) \
-         ON CONFLICT (message_id, user_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment, reviewed = 0",
+         ON CONFLICT (message_id, user_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment",
     )
     .bind(message_id)
     .bind(user_id)
@@ -201,15 +201,25 @@ pub async fn rate(
     Ok(true)
 }
 
+/// Marks a flagged answer as reviewed; false if there is no such message.
+pub async fn mark_reviewed(pool: &SqlitePool, message_id: i64) -> anyhow::Result<bool> {
+    Ok(sqlx::query("UPDATE messages SET reviewed = 1 WHERE id = ?")
+        .bind(message_id)
+        .execute(pool)
+        .await?
+        .rows_affected()
+        > 0)
+}
+
 /// Answers for people to review: rated down, or with sentences no passage supports.
 pub async fn review_queue(pool: &SqlitePool) -> anyhow::Result<Vec<Value>> {
     let rows = sqlx::query(
         "SELECT messages.id, messages.question, messages.answer_json, messages.unsupported, messages.created_at, \
-         users.username, feedback.rating, feedback.comment, COALESCE(feedback.reviewed, 0) AS reviewed \
+         users.username, feedback.rating, feedback.comment \
          FROM messages JOIN conversations ON conversations.id = messages.conversation_id \
          JOIN users ON users.id = conversations.user_id \
          LEFT JOIN feedback ON feedback.message_id = messages.id \
-         WHERE (feedback.rating = -1 OR messages.unsupported > 0) AND COALESCE(feedback.reviewed, 0) = 0 \
+         WHERE (feedback.rating = -1 OR messages.unsupported > 0) AND messages.reviewed = 0 \
          ORDER BY messages.id DESC LIMIT 200",
     )
     .fetch_all(pool)
@@ -269,6 +279,11 @@ mod tests {
         assert!(!rate(&pool, bob.id, message, -1, "").await.unwrap());
         assert!(rate(&pool, alice.id, message, -1, "wrong time").await.unwrap());
         assert_eq!(review_queue(&pool).await.unwrap().len(), 1);
+        assert!(mark_reviewed(&pool, message).await.unwrap());
+        assert!(
+            review_queue(&pool).await.unwrap().is_empty(),
+            "reviewed answers leave the queue"
+        );
         assert!(!delete(&pool, bob.id, &id).await.unwrap());
         assert!(delete(&pool, alice.id, &id).await.unwrap());
         assert!(list(&pool, alice.id).await.unwrap().is_empty());

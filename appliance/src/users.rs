@@ -84,7 +84,9 @@ pub async fn add(
     if username.trim().is_empty() || username.chars().any(char::is_control) {
         bail!("the user name must be non-empty printable text");
     }
-    let hash = hash_password(password)?;
+    // argon2id takes tens of milliseconds of CPU: not on the async runtime.
+    let owned = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&owned)).await??;
     let id = sqlx::query("INSERT INTO users (username, password_hash, role, groups_json) VALUES (?, ?, ?, ?)")
         .bind(username)
         .bind(hash)
@@ -111,7 +113,9 @@ pub async fn list(pool: &SqlitePool) -> anyhow::Result<Vec<User>> {
 }
 
 pub async fn set_password(pool: &SqlitePool, username: &str, password: &str) -> anyhow::Result<()> {
-    let hash = hash_password(password)?;
+    // argon2id takes tens of milliseconds of CPU: not on the async runtime.
+    let owned = password.to_owned();
+    let hash = tokio::task::spawn_blocking(move || hash_password(&owned)).await??;
     let changed = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
         .bind(hash)
         .bind(username)
