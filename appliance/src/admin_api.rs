@@ -17,6 +17,7 @@ use sqlx::Row;
 
 use crate::engine::IngestOptions;
 use crate::server::{ApiError, AppState, CurrentUser};
+use crate::site_texts::{self, Kind, SiteText};
 use crate::users::{self, User};
 
 const ROLES: [&str; 3] = ["admin", "editor", "employee"];
@@ -661,4 +662,112 @@ mod tests {
         assert_eq!(day_of(0), "1970-01-01");
         assert_eq!(day_of(1_795_910_400), "2026-11-29");
     }
+}
+
+#[derive(Deserialize)]
+pub(crate) struct SiteTextChange {
+    text: String,
+}
+
+/// Longest system prompt an admin may save, in characters: it is read on every answer.
+const SYSTEM_PROMPT_MAX_CHARS: usize = 4000;
+const DICTIONARY_MAX_WORDS: usize = 20_000;
+
+/// `GET /api/system-prompt` (admin): the prompt in force, with its version and sha256.
+pub(crate) async fn system_prompt(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<SiteText>, ApiError> {
+    require_admin(&user)?;
+    Ok(Json(state.engine.system_prompt().await?))
+}
+
+/// `PUT /api/system-prompt` (admin): saves a new version; answers use it at once.
+pub(crate) async fn set_system_prompt(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(change): Json<SiteTextChange>,
+) -> Result<Json<SiteText>, ApiError> {
+    require_admin(&user)?;
+    let text = change.text.trim();
+    if text.is_empty() || text.chars().count() > SYSTEM_PROMPT_MAX_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "the system prompt must be 1 to {SYSTEM_PROMPT_MAX_CHARS} characters"
+        )));
+    }
+    let saved = site_texts::save(&state.engine.db, Kind::SystemPrompt, text, &user.username).await?;
+    crate::audit::append(
+        &state.engine.db,
+        &user.username,
+        "system_prompt.change",
+        json!({ "version": saved.version, "sha256": saved.sha256 }),
+    )
+    .await?;
+    Ok(Json(saved))
+}
+
+/// `GET /api/dictionary` (admin): the domain dictionary in force and its words.
+pub(crate) async fn dictionary(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
+    require_admin(&user)?;
+    let current = site_texts::current(&state.engine.db, Kind::DomainDictionary, "").await?;
+    let words = site_texts::dictionary_words(&current.text);
+    Ok(Json(json!({ "dictionary": current, "words": words })))
+}
+
+/// `PUT /api/dictionary` (admin): saves a new version (one term per line) and re-indexes
+/// the keyword index with it in the background; the audit log records when that finished.
+pub(crate) async fn set_dictionary(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    Json(change): Json<SiteTextChange>,
+) -> Result<Response, ApiError> {
+    require_admin(&user)?;
+    let words = site_texts::dictionary_words(&change.text);
+    if words.len() > DICTIONARY_MAX_WORDS {
+        return Err(ApiError::BadRequest(format!(
+            "the dictionary may hold at most {DICTIONARY_MAX_WORDS} terms"
+        )));
+    }
+    if let Some(word) = words
+        .iter()
+        .find(|word| word.chars().count() > 64 || word.chars().any(char::is_whitespace))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "{word:?} is not a term: one term per line, without spaces, at most 64 characters"
+        )));
+    }
+    let saved = site_texts::save(
+        &state.engine.db,
+        Kind::DomainDictionary,
+        &words.join("\n"),
+        &user.username,
+    )
+    .await?;
+    crate::audit::append(
+        &state.engine.db,
+        &user.username,
+        "dictionary.change",
+        json!({ "version": saved.version, "terms": words.len() }),
+    )
+    .await?;
+    let engine = state.engine.clone();
+    let (actor, version) = (user.username.clone(), saved.version);
+    tokio::spawn(async move {
+        let outcome = engine.rebuild_keyword_index(words).await;
+        let detail = match &outcome {
+            Ok(chunks) => json!({ "dictionary_version": version, "chunks": chunks }),
+            Err(error) => json!({ "dictionary_version": version, "error": format!("{error:#}") }),
+        };
+        if let Err(error) = crate::audit::append(&engine.db, &actor, "keyword_index.rebuild", detail).await {
+            tracing::error!("auditing the keyword index rebuild: {error:#}");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "dictionary": saved, "rebuilding": true })),
+    )
+        .into_response())
 }

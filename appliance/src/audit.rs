@@ -17,7 +17,7 @@ fn row_hash(previous: &str, at: &str, actor: &str, action: &str, detail: &str) -
     hex::encode(hasher.finalize())
 }
 
-fn now() -> String {
+pub(crate) fn now() -> String {
     let since_epoch = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default();

@@ -16,13 +16,13 @@ use anyhow::{Context, bail};
 use clap::Args;
 use retrieval::Access;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use crate::Mode;
 use crate::embed_cache::CachingEmbedder;
 use crate::engine::{Engine, IngestOptions};
-use crate::settings::Settings;
+use crate::settings::{Fusion, Settings};
 
 /// The files of an evaluation set, and the cache of its embedded passages.
 #[derive(Debug, Args)]
@@ -57,6 +57,11 @@ pub struct RetrievalArgs {
     /// Evaluate only the first N queries that have judgements.
     #[arg(long)]
     limit: Option<usize>,
+    /// With hybrid mode, also score each of these fusions over the same index, as
+    /// `FUSION:DENSE_WEIGHT` pairs (for example `rrf:1,rrf:1.5,score:0.7`); the results are
+    /// listed under `sweep` in the JSON. This is how the default fusion was chosen.
+    #[arg(long, value_delimiter = ',')]
+    sweep: Vec<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -86,6 +91,15 @@ pub struct AnswersArgs {
     /// behaviour is then to refuse.
     #[arg(long)]
     drop_gold: bool,
+    /// Only retrieve: print how the evidence score (the best passage's weighted coverage
+    /// of the question) is distributed, and what share of questions each candidate
+    /// `refuse_below_evidence` threshold would refuse. Run with and without --drop-gold.
+    #[arg(long)]
+    calibrate: bool,
+    /// Answer with the system prompt in this file instead of the built-in one (to try a
+    /// prompt before saving it on the Assistant page).
+    #[arg(long, value_name = "FILE")]
+    system_prompt: Option<PathBuf>,
 }
 
 fn read_jsonl<T: for<'de> Deserialize<'de>>(path: &Path) -> anyhow::Result<Vec<T>> {
@@ -183,9 +197,86 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
     let indexed = index_corpus(&settings, &args.set, &rows).await?;
     let (engine, cached_before, index_seconds) = (&indexed.engine, indexed.cached_before, indexed.index_seconds);
 
+    let scores = score_queries(engine, &judged, &qrels, &args).await?;
+    let k = args.k;
+    let mode = match args.mode {
+        Mode::Bm25 => "bm25",
+        Mode::Dense => "dense",
+        Mode::Hybrid => "hybrid",
+    };
+    let mut report = json!({
+        "mode": mode,
+        "queries": judged.len(),
+        "documents": corpus.len(),
+        "index_seconds": index_seconds,
+        "cached_passages": cached_before,
+        "p50_ms": scores.p50_ms,
+        "p95_ms": scores.p95_ms,
+    });
+    if args.mode == Mode::Hybrid {
+        report["fusion"] = json!(fusion_name(settings.fusion));
+        report["dense_weight"] = json!(settings.dense_weight);
+    }
+    report[format!("ndcg_at_{k}")] = json!(scores.ndcg);
+    report[format!("recall_at_{k}")] = json!(scores.recall);
+    report[format!("mrr_at_{k}")] = json!(scores.mrr);
+    if args.mode == Mode::Hybrid && !args.sweep.is_empty() {
+        let mut sweep = Vec::new();
+        for pair in &args.sweep {
+            let (fusion, weight) = pair
+                .split_once(':')
+                .with_context(|| format!("--sweep entries are FUSION:DENSE_WEIGHT, not {pair:?}"))?;
+            let mut variant = engine.clone();
+            let mut variant_settings = (*engine.settings).clone();
+            variant_settings.fusion = match fusion {
+                "rrf" => Fusion::ReciprocalRank,
+                "score" => Fusion::Score,
+                other => bail!("unknown fusion {other:?} (rrf or score)"),
+            };
+            variant_settings.dense_weight = weight.parse().with_context(|| format!("dense weight in {pair:?}"))?;
+            variant.settings = Arc::new(variant_settings);
+            let scores = score_queries(&variant, &judged, &qrels, &args).await?;
+            let mut entry = json!({ "fusion": fusion, "dense_weight": variant.settings.dense_weight });
+            entry[format!("ndcg_at_{k}")] = json!(scores.ndcg);
+            entry[format!("recall_at_{k}")] = json!(scores.recall);
+            entry[format!("mrr_at_{k}")] = json!(scores.mrr);
+            sweep.push(entry);
+        }
+        report["sweep"] = json!(sweep);
+    }
+    if args.set.json {
+        println!("{report}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    }
+    Ok(())
+}
+
+fn fusion_name(fusion: Fusion) -> &'static str {
+    match fusion {
+        Fusion::ReciprocalRank => "rrf",
+        Fusion::Score => "score",
+    }
+}
+
+/// Mean metrics of one ranking configuration over the judged queries.
+struct Scores {
+    ndcg: f64,
+    recall: f64,
+    mrr: f64,
+    p50_ms: f64,
+    p95_ms: f64,
+}
+
+async fn score_queries(
+    engine: &Engine,
+    judged: &[&QueryRow],
+    qrels: &HashMap<String, HashMap<String, u32>>,
+    args: &RetrievalArgs,
+) -> anyhow::Result<Scores> {
     let (mut ndcg, mut recall, mut mrr) = (0.0, 0.0, 0.0);
     let mut latencies = Vec::with_capacity(judged.len());
-    for query in &judged {
+    for query in judged {
         let started = Instant::now();
         let hits = engine
             .search_with(&query.text, &Access::Everything, args.k * 3, args.mode.into())
@@ -204,30 +295,13 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
     }
     latencies.sort_by(f64::total_cmp);
     let count = judged.len() as f64;
-    let k = args.k;
-    let mode = match args.mode {
-        Mode::Bm25 => "bm25",
-        Mode::Dense => "dense",
-        Mode::Hybrid => "hybrid",
-    };
-    let mut report = json!({
-        "mode": mode,
-        "queries": judged.len(),
-        "documents": corpus.len(),
-        "index_seconds": index_seconds,
-        "cached_passages": cached_before,
-        "p50_ms": percentile(&latencies, 0.5),
-        "p95_ms": percentile(&latencies, 0.95),
-    });
-    report[format!("ndcg_at_{k}")] = json!(ndcg / count);
-    report[format!("recall_at_{k}")] = json!(recall / count);
-    report[format!("mrr_at_{k}")] = json!(mrr / count);
-    if args.set.json {
-        println!("{report}");
-    } else {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    }
-    Ok(())
+    Ok(Scores {
+        ndcg: ndcg / count,
+        recall: recall / count,
+        mrr: mrr / count,
+        p50_ms: percentile(&latencies, 0.5),
+        p95_ms: percentile(&latencies, 0.95),
+    })
 }
 
 /// A corpus indexed in a scratch data directory (removed on drop).
@@ -358,6 +432,13 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
         .collect();
     let indexed = index_corpus(&settings, &args.set, &kept).await?;
     let engine = &indexed.engine;
+    if args.calibrate {
+        return calibrate(engine, &judged, &args, kept.len()).await;
+    }
+    if let Some(path) = &args.system_prompt {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        crate::site_texts::save(&engine.db, crate::site_texts::Kind::SystemPrompt, text.trim(), "eval").await?;
+    }
 
     let (mut contains, mut refused, mut cited, mut cited_gold) = (0usize, 0usize, 0usize, 0usize);
     let (mut first_token_ms, mut decode_rates) = (Vec::new(), Vec::new());
@@ -416,6 +497,34 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
     } else {
         println!("{}", serde_json::to_string_pretty(&report)?);
     }
+    Ok(())
+}
+
+/// The evidence scores of `judged` questions, for choosing `refuse_below_evidence`.
+async fn calibrate(engine: &Engine, judged: &[&QueryRow], args: &AnswersArgs, documents: usize) -> anyhow::Result<()> {
+    let mut scores = Vec::with_capacity(judged.len());
+    for query in judged {
+        scores.push(engine.evidence(&query.text, &Access::Everything).await?.1 as f64);
+    }
+    scores.sort_by(f64::total_cmp);
+    let refused_below: serde_json::Map<String, Value> = (2..=16)
+        .map(|step| {
+            let threshold = step as f64 * 0.05;
+            let share = scores.iter().filter(|&&score| score < threshold).count() as f64 / scores.len() as f64;
+            (format!("{threshold:.2}"), json!(share))
+        })
+        .collect();
+    let report = json!({
+        "queries": judged.len(),
+        "drop_gold": args.drop_gold,
+        "documents": documents,
+        "evidence_p05": percentile(&scores, 0.05),
+        "evidence_p10": percentile(&scores, 0.10),
+        "evidence_p50": percentile(&scores, 0.5),
+        "evidence_p90": percentile(&scores, 0.9),
+        "refused_below": refused_below,
+    });
+    println!("{report}");
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 mod admin_api;
 mod audit;
+mod bench;
 mod chat_api;
 mod commands;
 mod conversations;
@@ -16,6 +17,7 @@ mod isolate;
 mod models;
 mod server;
 mod settings;
+mod site_texts;
 mod throttle;
 mod users;
 
@@ -62,6 +64,16 @@ enum Command {
     Audit(AuditCommand),
     /// Parse one file and print its pages (what ingest would index), without indexing it.
     Parse(ParseArgs),
+    /// Measure speed at scale.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Hybrid search latency over a large index (synthetic vectors, real query embedding);
+    /// prints one JSON object.
+    Search(bench::SearchBenchArgs),
 }
 
 #[derive(Debug, Args)]
@@ -228,6 +240,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::List) => commands::user_list(settings).await,
         Command::User(UserCommand::Passwd { username }) => commands::user_passwd(settings, &username).await,
         Command::Audit(AuditCommand::Verify) => commands::audit_verify(settings).await,
+        Command::Bench(BenchCommand::Search(args)) => bench::search(settings, args).await,
         Command::Parse(args) => isolate::parse_command(&settings, &args.path, args.name.as_deref(), args.json),
     }
 }

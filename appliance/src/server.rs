@@ -207,6 +207,14 @@ fn router(engine: Engine) -> Router {
         .route("/api/users/{id}", put(admin_api::update_user))
         .route("/api/me/password", post(admin_api::change_password))
         .route("/api/audit", get(admin_api::audit))
+        .route(
+            "/api/system-prompt",
+            get(admin_api::system_prompt).put(admin_api::set_system_prompt),
+        )
+        .route(
+            "/api/dictionary",
+            get(admin_api::dictionary).put(admin_api::set_dictionary),
+        )
         .route("/api/stats", get(admin_api::stats))
         .route("/api/conversations", get(chat_api::list_conversations))
         .route(

@@ -8,6 +8,13 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 
+/// How hybrid search fuses its two result lists.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fusion {
+    ReciprocalRank,
+    Score,
+}
+
 /// Validated settings.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -21,6 +28,9 @@ pub struct Settings {
     pub retrieve_candidates: usize,
     /// Weight of the dense list in fusion (the keyword list weighs 1).
     pub dense_weight: f32,
+    /// How the keyword and dense lists are fused: `rrf` (reciprocal rank) or `score`
+    /// (weighted sum of min-max normalised scores).
+    pub fusion: Fusion,
     /// Passages given to the generator.
     pub answer_passages: usize,
     /// Generator-token budget for all passages of a prompt.
@@ -30,6 +40,13 @@ pub struct Settings {
     /// Below this best dense similarity, with no keyword match, the question is refused
     /// before generation (e5 scores unrelated text around 0.7-0.8).
     pub refuse_below_similarity: f32,
+    /// Below this evidence (the share of the question's weighted terms the best passage
+    /// contains, see `KeywordIndex::coverage`) the question is refused before generation.
+    /// Calibrated with `eval answers --calibrate` on the shared question sets.
+    pub refuse_below_evidence: f32,
+    /// Longest wait in the generator's queue, in seconds, before a question is answered by
+    /// extraction instead (passage sentences, labelled as such).
+    pub generator_wait_seconds: u64,
     /// Keep e5's layer weights 4-bit instead of f32.
     pub embedder_quantized: bool,
     /// The generator's GGUF file name inside the models directory (default: the prepared
@@ -88,10 +105,13 @@ impl Settings {
             chunk_overlap_tokens: 32,
             retrieve_candidates: 50,
             dense_weight: 1.0,
+            fusion: Fusion::ReciprocalRank,
             answer_passages: 4,
             answer_passage_tokens: 900,
             answer_max_tokens: 256,
             refuse_below_similarity: 0.78,
+            refuse_below_evidence: 0.0,
+            generator_wait_seconds: 60,
             embedder_quantized: false,
             generator_file: None,
             generator_url: None,
@@ -136,9 +156,18 @@ impl Settings {
             "retrieve_candidates" => self.retrieve_candidates = number(value)?,
             "answer_passages" => self.answer_passages = number(value)?,
             "dense_weight" => self.dense_weight = number(value)?,
+            "fusion" => {
+                self.fusion = match value {
+                    "rrf" => Fusion::ReciprocalRank,
+                    "score" => Fusion::Score,
+                    other => bail!("fusion must be rrf or score, not {other:?}"),
+                }
+            }
             "answer_passage_tokens" => self.answer_passage_tokens = number(value)?,
             "answer_max_tokens" => self.answer_max_tokens = number(value)?,
             "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,
+            "refuse_below_evidence" => self.refuse_below_evidence = number(value)?,
+            "generator_wait_seconds" => self.generator_wait_seconds = number(value)?,
             "embedder_quantized" => self.embedder_quantized = matches!(value, "1" | "true" | "yes"),
             "generator_file" => self.generator_file = Some(value.to_owned()),
             "generator_url" => self.generator_url = Some(value.to_owned()),

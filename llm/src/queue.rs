@@ -6,7 +6,10 @@
 
 use std::collections::BTreeSet;
 use std::sync::{Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// How often a waiting caller hears its position even when it has not changed.
+pub const REPORT_EVERY: Duration = Duration::from_millis(500);
 
 use crate::generator::{GenerationEvent, GenerationRequest, GenerationStats, Generator};
 use crate::{Error, Result};
@@ -47,16 +50,18 @@ impl Drop for Turn<'_> {
 
 impl FairQueue {
     /// Waits for this caller's turn, reporting the number of callers ahead to `on_wait`
-    /// (returning `false` from it gives up), then runs `work`.
+    /// when it changes and at least every [`REPORT_EVERY`] (so a caller can give up on a
+    /// deadline; returning `false` gives up), then runs `work`.
     pub fn run<T>(&self, on_wait: &mut dyn FnMut(usize) -> bool, work: impl FnOnce() -> Result<T>) -> Result<T> {
         let mut tickets = self.tickets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let ticket = tickets.next;
         tickets.next += 1;
-        let mut reported = None;
+        let mut reported: Option<(usize, Instant)> = None;
         while tickets.serving != ticket {
             let ahead = (ticket - tickets.serving) as usize - tickets.abandoned.range(tickets.serving..ticket).count();
-            if reported != Some(ahead) {
-                reported = Some(ahead);
+            let due = reported.is_none_or(|(last, at)| last != ahead || at.elapsed() >= REPORT_EVERY);
+            if due {
+                reported = Some((ahead, Instant::now()));
                 drop(tickets);
                 let keep_waiting = on_wait(ahead);
                 tickets = self.tickets.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -73,7 +78,7 @@ impl FairQueue {
             }
             tickets = self
                 .turn
-                .wait_timeout(tickets, Duration::from_millis(500))
+                .wait_timeout(tickets, REPORT_EVERY)
                 .unwrap_or_else(|poisoned| poisoned.into_inner())
                 .0;
         }
@@ -184,6 +189,26 @@ mod tests {
             Some(&3),
             "third waiter starts with three callers ahead"
         );
+    }
+
+    #[test]
+    fn a_waiting_caller_hears_its_position_until_it_gives_up() {
+        let queue = Arc::new(FairQueue::default());
+        let (holder, release_sender) = hold(&queue);
+        let started = Instant::now();
+        let mut reports = 0;
+        let outcome = queue.run(
+            &mut |ahead| {
+                assert_eq!(ahead, 1);
+                reports += 1;
+                started.elapsed() < Duration::from_millis(1200)
+            },
+            || Ok(()),
+        );
+        assert!(matches!(outcome, Err(Error::Cancelled)));
+        assert!(reports >= 3, "{reports} reports");
+        release_sender.send(()).unwrap();
+        holder.join().unwrap().unwrap();
     }
 
     #[test]

@@ -22,6 +22,35 @@ pub fn weighted_reciprocal_rank_fusion(lists: &[(&[ScoredChunk], f32)], k: f32, 
             *fused.entry(hit.chunk_id).or_default() += weight / (k + rank as f32 + 1.0);
         }
     }
+    ranked(fused, limit)
+}
+
+/// Weighted fusion of scores: each list's scores are scaled to 0..1 (min-max over the list),
+/// multiplied by the list's weight and summed; a chunk missing from a list gets 0 there.
+/// Unlike rank fusion it keeps how far ahead a clear winner is.
+pub fn weighted_score_fusion(lists: &[(&[ScoredChunk], f32)], limit: usize) -> Vec<ScoredChunk> {
+    let mut fused: HashMap<u64, f32> = HashMap::new();
+    for (list, weight) in lists {
+        let (low, high) = list
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(low, high), hit| {
+                (low.min(hit.score), high.max(hit.score))
+            });
+        let spread = high - low;
+        for hit in list.iter() {
+            let normalised = if spread > f32::EPSILON {
+                (hit.score - low) / spread
+            } else {
+                1.0
+            };
+            *fused.entry(hit.chunk_id).or_default() += weight * normalised;
+        }
+    }
+    ranked(fused, limit)
+}
+
+/// Best first, ties broken by id so results are reproducible.
+fn ranked(fused: HashMap<u64, f32>, limit: usize) -> Vec<ScoredChunk> {
     let mut hits: Vec<ScoredChunk> = fused
         .into_iter()
         .map(|(chunk_id, score)| ScoredChunk { chunk_id, score })
@@ -65,6 +94,28 @@ mod tests {
         let keyword_led = weighted_reciprocal_rank_fusion(&[(&keyword, 1.0), (&dense, 0.5)], RRF_K, 2);
         assert_eq!(keyword_led[0].chunk_id, 1);
         let dense_led = weighted_reciprocal_rank_fusion(&[(&keyword, 0.5), (&dense, 1.0)], RRF_K, 2);
+        assert_eq!(dense_led[0].chunk_id, 2);
+    }
+
+    fn scored(pairs: &[(u64, f32)]) -> Vec<ScoredChunk> {
+        pairs
+            .iter()
+            .map(|&(chunk_id, score)| ScoredChunk { chunk_id, score })
+            .collect()
+    }
+
+    #[test]
+    fn score_fusion_keeps_a_clear_winner_ahead() {
+        // Keyword: chunk 1 far ahead; dense: 2 barely ahead of 1. Rank fusion would tie them.
+        let keyword = scored(&[(1, 30.0), (2, 5.0), (3, 4.0)]);
+        let dense = scored(&[(2, 0.86), (1, 0.85), (4, 0.70)]);
+        let fused = weighted_score_fusion(&[(&keyword, 1.0), (&dense, 1.0)], 10);
+        assert_eq!(fused[0].chunk_id, 1);
+        assert_eq!(fused.len(), 4);
+        let tied = reciprocal_rank_fusion(&[&keyword, &dense], RRF_K, 10);
+        assert_eq!(tied[0].score, tied[1].score);
+        // A heavy dense weight hands the lead to the dense winner.
+        let dense_led = weighted_score_fusion(&[(&keyword, 0.01), (&dense, 1.0)], 10);
         assert_eq!(dense_led[0].chunk_id, 2);
     }
 

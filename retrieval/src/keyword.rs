@@ -55,6 +55,12 @@ impl std::fmt::Debug for KeywordIndex {
 
 const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
+/// Words that make a sentence a question: passages rarely contain them, so they say
+/// nothing about whether a passage answers it.
+const QUESTION_WORDS: &str = "what which who whom whose when where why how does did do is are was were \
+    can could would should will the a an of in on at to for by with from 什么 哪 哪个 哪些 哪里 哪儿 谁 何时 \
+    多少 几 怎么 怎样 如何 为什么 为何 是 的 了 吗 呢 什麼 哪裡 為什麼 嗎";
+
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
     let analysed = TextOptions::default().set_indexing_options(
@@ -125,6 +131,27 @@ impl KeywordIndex {
         writer.commit()?;
         drop(writer);
         self.reader.reload()?;
+        Ok(())
+    }
+
+    /// Switches to a new domain dictionary and re-analyses every chunk with it: all stored
+    /// chunks are replaced by `chunks` (read back from the database) in one commit, so a
+    /// searcher sees either the old index or the new one. Queries use the new dictionary
+    /// from the moment the commit is visible.
+    pub fn rebuild(&self, extra_words: &[String], chunks: &[KeywordChunk]) -> Result<()> {
+        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        writer.commit()?;
+        // Segment writers take the analyzer from the index's registry when they start,
+        // which happens after the commit above.
+        self.index.tokenizers().register(ANALYZER_NAME, analyzer(extra_words));
+        writer.delete_all_documents()?;
+        for chunk in chunks {
+            writer.add_document(self.tantivy_document(chunk))?;
+        }
+        writer.commit()?;
+        drop(writer);
+        self.reader.reload()?;
+        *self.analyzer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = analyzer(extra_words);
         Ok(())
     }
 
@@ -212,6 +239,49 @@ impl KeywordIndex {
         Ok(hits)
     }
 
+    /// How much of `query` each passage covers, from 0 to 1: the share of the query's
+    /// distinct terms found in the passage, each weighted by its inverse document frequency
+    /// in this index, so "the", "是" or a topic word on every page count for little and the
+    /// question's specific terms for much. The answer path uses it as the evidence that a
+    /// passage can answer the question at all.
+    pub fn coverage(&self, query: &str, passages: &[&str]) -> Vec<f32> {
+        let mut analyzer = self.analyzer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let question_words = token_texts(&mut analyzer, QUESTION_WORDS);
+        let mut terms = token_texts(&mut analyzer, query);
+        terms.retain(|term| !question_words.contains(term));
+        terms.sort();
+        terms.dedup();
+        let searcher = self.reader.searcher();
+        let documents = searcher.num_docs().max(1) as f32;
+        let weights: Vec<f32> = terms
+            .iter()
+            .map(|term| {
+                let frequency = searcher
+                    .doc_freq(&Term::from_field_text(self.fields.text, term))
+                    .unwrap_or(0) as f32;
+                (1.0 + (documents - frequency + 0.5) / (frequency + 0.5)).ln()
+            })
+            .collect();
+        let total: f32 = weights.iter().sum();
+        passages
+            .iter()
+            .map(|passage| {
+                if total <= 0.0 {
+                    return 0.0;
+                }
+                let present: std::collections::HashSet<String> =
+                    token_texts(&mut analyzer, passage).into_iter().collect();
+                let covered: f32 = terms
+                    .iter()
+                    .zip(&weights)
+                    .filter(|(term, _)| present.contains(*term))
+                    .map(|(_, weight)| weight)
+                    .sum();
+                covered / total
+            })
+            .collect()
+    }
+
     /// Number of chunks in the index.
     pub fn count(&self) -> u64 {
         self.reader.searcher().num_docs()
@@ -254,6 +324,56 @@ mod tests {
             .collect();
         ids.sort();
         ids
+    }
+
+    #[test]
+    fn coverage_weighs_rare_question_terms_over_common_ones() {
+        let index = KeywordIndex::in_memory(&[]).unwrap();
+        let chunks: Vec<KeywordChunk> = (0..20)
+            .map(|id| chunk(id, "d", &format!("the office report number {id}"), &["staff"]))
+            .chain([chunk(99, "e", "the canteen closes at 14:00", &["staff"])])
+            .collect();
+        index.add_chunks(&chunks).unwrap();
+        let coverage = index.coverage(
+            "when does the canteen close",
+            &["the canteen closes at 14:00", "the office report", "nothing relevant"],
+        );
+        assert!(coverage[0] > 0.6, "{coverage:?}");
+        assert!(coverage[1] < 0.1, "{coverage:?}");
+        assert_eq!(coverage[2], 0.0);
+        assert!(index.coverage("", &["x"])[0] == 0.0);
+    }
+
+    #[test]
+    fn rebuild_applies_a_new_domain_dictionary_to_stored_chunks() {
+        let directory = tempfile::tempdir().unwrap();
+        let chunks = vec![
+            chunk(1, "a", "蓝港云盘的共享空间每人二十GB", &["staff"]),
+            chunk(2, "b", "云盘以外的存储需要申请", &["staff"]),
+        ];
+        let access = Access::member_of(&["staff".to_owned()]);
+        {
+            let index = KeywordIndex::open(directory.path(), &[]).unwrap();
+            index.add_chunks(&chunks).unwrap();
+        }
+        let words = vec!["蓝港云盘".to_owned()];
+        let indexed = |index: &KeywordIndex, word: &str| {
+            let term = Term::from_field_text(index.fields.text, word);
+            index.reader.searcher().doc_freq(&term).unwrap() > 0
+        };
+        // Opened with the dictionary but not rebuilt: queries know the term, the stored
+        // chunks were cut without it.
+        let index = KeywordIndex::open(directory.path(), &words).unwrap();
+        assert!(index.tokens("蓝港云盘").contains(&"蓝港云盘".to_owned()));
+        assert!(!indexed(&index, "蓝港云盘"));
+        index.rebuild(&words, &chunks).unwrap();
+        assert!(indexed(&index, "蓝港云盘"));
+        assert_eq!(ids(&index, "蓝港云盘", &access)[0], 1);
+        assert_eq!(index.count(), 2);
+        // And back: without the dictionary the term is cut again, and still found.
+        index.rebuild(&[], &chunks).unwrap();
+        assert!(!indexed(&index, "蓝港云盘"));
+        assert!(ids(&index, "蓝港云盘", &access).contains(&1));
     }
 
     #[test]

@@ -1,7 +1,7 @@
 //! The command line: ingest real PDFs, search them, and ask a question whose answer is on a
 //! known page of the Debian Reference; the citation must point at that document and page.
 
-use super::{appliance, appliance_unchecked, last_json_line, shared_docs};
+use super::{appliance, appliance_unchecked, binary, last_json_line, models_dir, shared_docs};
 
 #[test]
 fn ask_cites_the_debian_reference_page() {
@@ -70,6 +70,35 @@ fn ask_cites_the_debian_reference_page() {
         let marker = format!("[{}", citation["n"]);
         assert!(answer["answer"].as_str().unwrap().contains(&marker), "{answer}");
     }
+
+    // With no generator the answer is extracted from the passages, cited and labelled.
+    let output = std::process::Command::new(binary())
+        .arg("--data-dir")
+        .arg(data.path())
+        .arg("--models-dir")
+        .arg(models_dir())
+        .args(["ask", "What is the default file path for the init program?", "--json"])
+        .env("APPLIANCE__GENERATOR_FILE", "no-such-model.gguf")
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let extract = last_json_line(&output);
+    eprintln!("extract: {extract}");
+    assert_eq!(
+        (&extract["refused"], &extract["extractive"]),
+        (&false.into(), &true.into()),
+        "{extract}"
+    );
+    let text = extract["answer"].as_str().unwrap();
+    assert!(
+        text.starts_with("Extract (not generated): ") && text.contains("/sbin/init"),
+        "{extract}"
+    );
+    assert!(
+        text.contains("[1]") || text.contains("[2]") || text.contains("[3]"),
+        "{extract}"
+    );
+    assert!(!extract["citations"].as_array().unwrap().is_empty(), "{extract}");
 
     let audit = appliance(data.path(), &["audit", "verify"]);
     assert!(String::from_utf8_lossy(&audit.stdout).contains("intact"));

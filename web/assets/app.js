@@ -30,6 +30,11 @@ const STRINGS = {
     questionCol: "问题", answerCol: "回答", markReviewed: "已复核", unsupportedCount: "{n} 句未被支持", ratedDown: "被点踩",
     tokens: "API 令牌", tokenName: "名称", createToken: "创建令牌", created: "创建时间", lastUsed: "最近使用", revoke: "吊销",
     tokenCreated: "新令牌（只显示一次，请妥善保存）：", you: "我",
+    settings: "助手设置", systemPrompt: "系统提示词", dictionary: "领域词典",
+    systemPromptHint: "告诉助手如何回答。每次保存都会留下一个新版本，审计日志记录每个回答所用的版本。",
+    dictionaryHint: "公司术语、产品名称，每行一个。保存后关键词索引会按新词典重建，搜索时这些词不会被拆开。",
+    versionInfo: "第 {v} 版，{by} 保存于 {at}", builtIn: "内置默认版本", promptSaved: "已保存为第 {v} 版，新的提问立即生效。",
+    dictionarySaved: "已保存为第 {v} 版（{n} 个词），关键词索引正在后台重建。",
   },
   en: {
     title: "Knowledge Assistant", login: "Log in", logout: "Log out", username: "User name", password: "Password",
@@ -64,6 +69,11 @@ const STRINGS = {
     markReviewed: "Reviewed", unsupportedCount: "{n} unsupported sentences", ratedDown: "rated down",
     tokens: "API tokens", tokenName: "Name", createToken: "Create token", created: "Created", lastUsed: "Last used",
     revoke: "Revoke", tokenCreated: "New token (shown once, keep it safe): ", you: "You",
+    settings: "Assistant", systemPrompt: "System prompt", dictionary: "Domain dictionary",
+    systemPromptHint: "Tells the assistant how to answer. Every save keeps a new version; the audit log names the version each answer used.",
+    dictionaryHint: "Company terms and product names, one per line. Saving rebuilds the keyword index so search keeps these terms whole.",
+    versionInfo: "version {v}, saved by {by} at {at}", builtIn: "built-in default", promptSaved: "Saved as version {v}; new questions use it at once.",
+    dictionarySaved: "Saved as version {v} ({n} terms); the keyword index is being rebuilt in the background.",
   },
 };
 
@@ -112,13 +122,14 @@ function showView(loggedIn, user) {
 
 function showTab(name) {
   for (const tab of document.querySelectorAll(".tab")) tab.classList.toggle("active", tab.dataset.tab === name);
-  for (const id of ["chat", "search", "documents", "users", "audit", "dashboard", "account"]) $(`${id}-tab`).hidden = id !== name;
+  for (const id of ["chat", "search", "documents", "users", "audit", "dashboard", "settings", "account"]) $(`${id}-tab`).hidden = id !== name;
   clearInterval(jobTimer);
   if (name === "documents") { loadDocuments(); loadJobs(); jobTimer = setInterval(loadJobs, 2000); }
   if (name === "users") loadUsers();
   if (name === "audit") loadAudit();
   if (name === "dashboard") { loadStats(); loadReview(); }
   if (name === "account") loadTokens();
+  if (name === "settings") loadSettings();
   if (name === "chat") loadConversations();
 }
 
@@ -288,6 +299,35 @@ async function loadReview() {
 }
 
 // ---- API tokens ----
+function versionText(saved) {
+  return saved.version === 0 ? t("builtIn")
+    : t("versionInfo").replace("{v}", saved.version).replace("{by}", saved.created_by).replace("{at}", saved.created_at);
+}
+
+async function loadSettings() {
+  try {
+    const prompt = await (await api("/api/system-prompt")).json();
+    $("prompt-text").value = prompt.text;
+    $("prompt-version").textContent = versionText(prompt);
+    const dictionary = await (await api("/api/dictionary")).json();
+    $("dictionary-text").value = dictionary.words.join("\n");
+    $("dictionary-version").textContent = versionText(dictionary.dictionary);
+  } catch (error) {
+    $("prompt-message").textContent = t("failed") + error.message;
+  }
+}
+
+async function saveSetting(path, text, message, describe) {
+  $(message).textContent = "";
+  try {
+    const saved = await (await api(path, { text }, "PUT")).json();
+    $(message).textContent = describe(saved);
+    loadSettings();
+  } catch (error) {
+    $(message).textContent = t("failed") + error.message;
+  }
+}
+
 async function loadTokens() {
   const { tokens } = await (await api("/api/tokens")).json();
   $("tokens-table").tBodies[0].replaceChildren(...tokens.map((token) =>
@@ -664,6 +704,17 @@ window.addEventListener("DOMContentLoaded", async () => {
     }
   });
   $("audit-form").addEventListener("submit", (event) => { event.preventDefault(); loadAudit(); });
+  $("prompt-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveSetting("/api/system-prompt", $("prompt-text").value, "prompt-message",
+      (saved) => t("promptSaved").replace("{v}", saved.version));
+  });
+  $("dictionary-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    saveSetting("/api/dictionary", $("dictionary-text").value, "dictionary-message",
+      (saved) => t("dictionarySaved").replace("{v}", saved.dictionary.version)
+        .replace("{n}", saved.dictionary.text ? saved.dictionary.text.split("\n").length : 0));
+  });
   $("password-form").addEventListener("submit", async (event) => {
     event.preventDefault();
     try {

@@ -7,9 +7,8 @@
 
 use std::time::Instant;
 
-use anyhow::Context;
-use llm::citations::{SentenceSupport, drop_dangling_markers, render_verified, verify_sentences};
-use llm::prompt::{DEFAULT_SYSTEM_PROMPT, NOT_FOUND_MARKER, grounded_messages, not_found_message};
+use llm::citations::{SentenceSupport, drop_dangling_markers, render_verified, split_sentences, verify_sentences};
+use llm::prompt::{NOT_FOUND_MARKER, grounded_messages, is_chinese, not_found_message};
 use llm::{GenerationEvent, GenerationRequest, GenerationStats};
 use retrieval::Access;
 use serde::Serialize;
@@ -46,12 +45,19 @@ pub struct Answer {
     pub sources: Vec<Hit>,
     pub model: String,
     pub prompt_sha256: String,
+    /// The admin-edited system prompt the model was given (0: the built-in one).
+    pub system_prompt_version: i64,
+    pub system_prompt_sha256: String,
     pub prompt_tokens: usize,
     pub generated_tokens: usize,
     pub prefill_tokens_per_second: f64,
     pub decode_tokens_per_second: f64,
     pub seconds_to_first_token: f64,
     pub seconds: f64,
+    /// How much of the question the best passage covers (0 to 1, rare terms weigh more).
+    pub evidence: f32,
+    /// The answer is made of passage sentences, not generated (no generator was free).
+    pub extractive: bool,
 }
 
 /// What a caller sees while an answer is produced.
@@ -99,9 +105,7 @@ impl Engine {
                 let _ = events.send(event);
             }
         };
-        let hits = self
-            .search(retrieval_query, access, self.settings.answer_passages)
-            .await?;
+        let (hits, evidence) = self.evidence(retrieval_query, access).await?;
         send(AnswerEvent::Sources(hits.clone()));
 
         let mut answer = Answer {
@@ -113,12 +117,16 @@ impl Engine {
             sources: Vec::new(),
             model: String::new(),
             prompt_sha256: String::new(),
+            system_prompt_version: 0,
+            system_prompt_sha256: String::new(),
             prompt_tokens: 0,
             generated_tokens: 0,
             prefill_tokens_per_second: 0.0,
             decode_tokens_per_second: 0.0,
             seconds_to_first_token: 0.0,
             seconds: 0.0,
+            evidence,
+            extractive: false,
         };
         let weak_evidence = hits.iter().all(|hit| {
             hit.keyword_rank.is_none() && hit.dense_score.unwrap_or(0.0) < self.settings.refuse_below_similarity
@@ -130,8 +138,15 @@ impl Engine {
                 question,
                 "the knowledge base has no passage close to the question",
             );
+        } else if evidence < self.settings.refuse_below_evidence {
+            answer.sources = hits;
+            self.refuse(
+                &mut answer,
+                question,
+                "no passage contains enough of the question's terms",
+            );
         } else {
-            self.generate(question, hits, &mut answer, events.clone(), started)
+            self.generate(question, retrieval_query, hits, &mut answer, events.clone(), started)
                 .await?;
         }
         answer.seconds = started.elapsed().as_secs_f64();
@@ -155,12 +170,33 @@ impl Engine {
                 "cited_chunks": cited,
                 "cited_documents": cited_documents,
                 "seconds": answer.seconds,
+                "evidence": answer.evidence,
                 "model": answer.model,
                 "prompt_sha256": answer.prompt_sha256,
+                "system_prompt_version": answer.system_prompt_version,
+                "system_prompt_sha256": answer.system_prompt_sha256,
             }),
         )
         .await?;
         Ok(answer)
+    }
+
+    /// The passages an answer to `query` would be based on, and the evidence they hold:
+    /// the best passage's [`retrieval::KeywordIndex::coverage`] of the query.
+    pub async fn evidence(&self, query: &str, access: &Access) -> anyhow::Result<(Vec<Hit>, f32)> {
+        let hits = self.search(query, access, self.settings.answer_passages).await?;
+        let keyword = self.keyword.clone();
+        let owned_query = query.to_owned();
+        let texts: Vec<String> = hits.iter().map(|hit| hit.text.clone()).collect();
+        let evidence = tokio::task::spawn_blocking(move || {
+            let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
+            keyword
+                .coverage(&owned_query, &passages)
+                .into_iter()
+                .fold(0.0, f32::max)
+        })
+        .await?;
+        Ok((hits, evidence))
     }
 
     fn refuse(&self, answer: &mut Answer, question: &str, reason: &str) {
@@ -173,68 +209,113 @@ impl Engine {
     async fn generate(
         &self,
         question: &str,
+        retrieval_query: &str,
         hits: Vec<Hit>,
         answer: &mut Answer,
         events: Option<UnboundedSender<AnswerEvent>>,
         started: Instant,
     ) -> anyhow::Result<()> {
+        let system_prompt = self.system_prompt().await?;
+        answer.system_prompt_version = system_prompt.version;
+        answer.system_prompt_sha256 = system_prompt.sha256;
+        let system_text = system_prompt.text;
         let models = self.models.clone();
         let settings = self.settings.clone();
         let owned_question = question.to_owned();
-        let (hits, raw, stats, model, prompt_sha256, first_token) =
-            tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-                let generator = models.generator().context("the answer generator is unavailable")?;
-                // Keep the best passages that fit the prompt budget (at least one).
-                let mut kept = Vec::new();
-                let mut used = 0;
-                for hit in hits {
-                    let tokens = generator.count_tokens(&hit.text);
-                    if !kept.is_empty() && used + tokens > settings.answer_passage_tokens {
-                        break;
-                    }
-                    used += tokens;
-                    kept.push(hit);
+        let wait_limit = std::time::Duration::from_secs(self.settings.generator_wait_seconds);
+        let fallback_hits = hits.clone();
+        let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Generation> {
+            let generator = match models.generator() {
+                Ok(generator) => generator,
+                Err(error) => {
+                    tracing::warn!("answering by extraction: {error:#}");
+                    return Ok(Generation::Unavailable("no answer generator is available"));
                 }
-                let passages: Vec<&str> = kept.iter().map(|hit| hit.text.as_str()).collect();
-                let messages = grounded_messages(DEFAULT_SYSTEM_PROMPT, &owned_question, &passages);
-                let prompt_text: String = messages.iter().map(|message| message.content.as_str()).collect();
-                let prompt_sha256 = hex::encode(Sha256::digest(prompt_text.as_bytes()));
-                let request = GenerationRequest {
-                    messages,
-                    max_tokens: settings.answer_max_tokens,
-                    stop: vec![NOT_FOUND_MARKER.to_owned()],
-                };
-                let mut raw = String::new();
-                let mut first_token: Option<f64> = None;
-                let stats: GenerationStats = generator.generate(&request, &mut |event| {
-                    let event = match event {
-                        GenerationEvent::Queued { ahead } => AnswerEvent::Queued { ahead },
-                        GenerationEvent::Started => AnswerEvent::Generating,
-                        GenerationEvent::Text(piece) => {
-                            first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
-                            raw.push_str(piece);
-                            AnswerEvent::Token(piece.to_owned())
+            };
+            // Keep the best passages that fit the prompt budget (at least one).
+            let mut kept = Vec::new();
+            let mut used = 0;
+            for hit in hits {
+                let tokens = generator.count_tokens(&hit.text);
+                if !kept.is_empty() && used + tokens > settings.answer_passage_tokens {
+                    break;
+                }
+                used += tokens;
+                kept.push(hit);
+            }
+            let passages: Vec<&str> = kept.iter().map(|hit| hit.text.as_str()).collect();
+            let messages = grounded_messages(&system_text, &owned_question, &passages);
+            let prompt_text: String = messages.iter().map(|message| message.content.as_str()).collect();
+            let prompt_sha256 = hex::encode(Sha256::digest(prompt_text.as_bytes()));
+            let request = GenerationRequest {
+                messages,
+                max_tokens: settings.answer_max_tokens,
+                stop: vec![NOT_FOUND_MARKER.to_owned()],
+            };
+            let mut raw = String::new();
+            let mut first_token: Option<f64> = None;
+            let queued_at = Instant::now();
+            let (mut last_ahead, mut busy) = (None, false);
+            let generated = generator.generate(&request, &mut |event| {
+                let event = match event {
+                    GenerationEvent::Queued { ahead } => {
+                        if queued_at.elapsed() > wait_limit {
+                            busy = true;
+                            return false;
                         }
-                    };
-                    match &events {
-                        Some(events) => events.send(event).is_ok(),
-                        None => true,
+                        if last_ahead == Some(ahead) {
+                            return true;
+                        }
+                        last_ahead = Some(ahead);
+                        AnswerEvent::Queued { ahead }
                     }
-                })?;
-                // The stop string is held back from the stream; keep it for the refusal check.
-                if stats.hit_stop_string {
-                    raw.push_str(NOT_FOUND_MARKER);
+                    GenerationEvent::Started => AnswerEvent::Generating,
+                    GenerationEvent::Text(piece) => {
+                        first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
+                        raw.push_str(piece);
+                        AnswerEvent::Token(piece.to_owned())
+                    }
+                };
+                match &events {
+                    Some(events) => events.send(event).is_ok(),
+                    None => true,
                 }
-                Ok((
-                    kept,
-                    raw,
-                    stats,
-                    generator.model_id().to_owned(),
-                    prompt_sha256,
-                    first_token,
-                ))
+            });
+            let stats: GenerationStats = match generated {
+                Err(llm::Error::Cancelled) if busy => {
+                    return Ok(Generation::Unavailable("the answer generator is busy"));
+                }
+                other => other?,
+            };
+            // The stop string is held back from the stream; keep it for the refusal check.
+            if stats.hit_stop_string {
+                raw.push_str(NOT_FOUND_MARKER);
+            }
+            Ok(Generation::Done {
+                kept,
+                raw,
+                stats,
+                model: generator.model_id().to_owned(),
+                prompt_sha256,
+                first_token,
             })
-            .await??;
+        })
+        .await??;
+        let (hits, raw, stats, model, prompt_sha256, first_token) = match outcome {
+            Generation::Done {
+                kept,
+                raw,
+                stats,
+                model,
+                prompt_sha256,
+                first_token,
+            } => (kept, raw, stats, model, prompt_sha256, first_token),
+            Generation::Unavailable(reason) => {
+                return self
+                    .extract(question, retrieval_query, fallback_hits, answer, reason)
+                    .await;
+            }
+        };
 
         answer.model = model;
         answer.prompt_sha256 = prompt_sha256;
@@ -250,8 +331,15 @@ impl Engine {
             self.refuse(answer, question, "the model found no answer in the passages");
             return Ok(());
         }
+        self.cite(question, trimmed, answer);
+        Ok(())
+    }
+
+    /// Checks `text` sentence by sentence against the passages it cites and fills in the
+    /// answer, its sentences and its citations; refuses when no sentence is supported.
+    fn cite(&self, question: &str, text: &str, answer: &mut Answer) {
         let passages: Vec<&str> = answer.sources.iter().map(|hit| hit.text.as_str()).collect();
-        let cleaned = drop_dangling_markers(trimmed, passages.len());
+        let cleaned = drop_dangling_markers(text, passages.len());
         let sentences = verify_sentences(&cleaned, &passages, SUPPORT_OVERLAP);
         if !sentences.iter().any(|sentence| sentence.supported) {
             answer.sentences = sentences;
@@ -260,7 +348,7 @@ impl Engine {
                 question,
                 "no sentence of the generated answer is supported by a passage",
             );
-            return Ok(());
+            return;
         }
         let mut numbers: Vec<usize> = Vec::new();
         for number in sentences.iter().flat_map(|sentence| sentence.cited.iter()) {
@@ -286,6 +374,95 @@ impl Engine {
                 }
             })
             .collect();
+    }
+
+    /// The extractive fallback: the passages' sentences that cover most of the question,
+    /// cited and labelled as extracts, for when no generator can answer in time.
+    async fn extract(
+        &self,
+        question: &str,
+        retrieval_query: &str,
+        hits: Vec<Hit>,
+        answer: &mut Answer,
+        reason: &str,
+    ) -> anyhow::Result<()> {
+        let keyword = self.keyword.clone();
+        let query = retrieval_query.to_owned();
+        let texts: Vec<String> = hits.iter().map(|hit| hit.text.clone()).collect();
+        let extract = tokio::task::spawn_blocking(move || {
+            let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
+            best_sentences(&keyword, &query, &passages)
+        })
+        .await?;
+        answer.sources = hits;
+        answer.extractive = true;
+        answer.model = format!("extractive ({reason})");
+        self.cite(question, &extract, answer);
+        if !answer.refused {
+            answer.answer = format!("{}{}", extract_label(question), answer.answer);
+        }
         Ok(())
+    }
+}
+
+/// What [`Engine::generate`]'s blocking part produced.
+enum Generation {
+    Done {
+        kept: Vec<Hit>,
+        raw: String,
+        stats: GenerationStats,
+        model: String,
+        prompt_sha256: String,
+        first_token: Option<f64>,
+    },
+    /// No generator, or it stayed busy past `generator_wait_seconds`.
+    Unavailable(&'static str),
+}
+
+/// Sentences shorter than this many characters (headings, list stubs) are never extracted.
+const MIN_EXTRACT_CHARS: usize = 8;
+
+/// Up to two sentences of `passages` with the best weighted coverage of `query`, each
+/// followed by its passage's `[n]` marker, in passage order.
+fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&str]) -> String {
+    let candidates: Vec<(usize, String)> = passages
+        .iter()
+        .enumerate()
+        .flat_map(|(index, passage)| {
+            // PDF text breaks lines (and words, with a hyphen) where the page did.
+            split_sentences(&passage.replace("-\n", "").replace('\n', " "))
+                .into_iter()
+                .filter(|sentence| sentence.chars().count() >= MIN_EXTRACT_CHARS)
+                .map(move |sentence| (index + 1, sentence))
+        })
+        .collect();
+    let sentences: Vec<&str> = candidates.iter().map(|(_, sentence)| sentence.as_str()).collect();
+    let scores = keyword.coverage(query, &sentences);
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    order.sort_by(|left, right| scores[*right].total_cmp(&scores[*left]).then(left.cmp(right)));
+    let best = order.first().map(|index| scores[*index]).unwrap_or(0.0);
+    let mut chosen: Vec<usize> = order
+        .into_iter()
+        .filter(|index| scores[*index] > 0.0 && scores[*index] >= best * 0.6)
+        .take(2)
+        .collect();
+    chosen.sort();
+    let joiner = if is_chinese(query) { "" } else { " " };
+    chosen
+        .iter()
+        .map(|index| {
+            let (number, sentence) = &candidates[*index];
+            format!("{} [{number}]", sentence.trim())
+        })
+        .collect::<Vec<_>>()
+        .join(joiner)
+}
+
+/// The label an extracted answer starts with, in the question's language.
+fn extract_label(question: &str) -> &'static str {
+    if is_chinese(question) {
+        "摘录（未经模型生成）："
+    } else {
+        "Extract (not generated): "
     }
 }

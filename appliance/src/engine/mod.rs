@@ -12,8 +12,11 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use llm::e5::E5Options;
+use llm::prompt::DEFAULT_SYSTEM_PROMPT;
+use retrieval::KeywordChunk;
+use retrieval::access::chunk_tokens;
 use retrieval::{EdgeVectorStore, KeywordIndex, QdrantConfig, QdrantVectorStore, VectorStore};
-use sqlx::SqlitePool;
+use sqlx::{Row, SqlitePool};
 
 pub use answer::AnswerEvent;
 pub use ingest::IngestOptions;
@@ -21,6 +24,7 @@ pub use search::{Hit, SearchMode};
 
 use crate::models::Models;
 use crate::settings::Settings;
+use crate::site_texts::{Kind, SiteText};
 
 /// Everything a request needs, cheap to clone.
 #[derive(Clone)]
@@ -57,8 +61,10 @@ impl Engine {
             }),
             _ => None,
         };
+        let dictionary = crate::site_texts::current(&db, Kind::DomainDictionary, "").await?;
+        let words = crate::site_texts::dictionary_words(&dictionary.text);
         let (keyword, vectors) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let keyword = KeywordIndex::open(&keyword_dir, &[]).context("opening the keyword index")?;
+            let keyword = KeywordIndex::open(&keyword_dir, &words).context("opening the keyword index")?;
             let vectors: Arc<dyn VectorStore> = match qdrant {
                 Some(config) => Arc::new(
                     QdrantVectorStore::connect(&config, EMBEDDING_DIMENSION)
@@ -93,6 +99,39 @@ impl Engine {
             child_parser: None,
             jobs_queued: Arc::new(tokio::sync::Notify::new()),
         })
+    }
+
+    /// The system prompt in force (the built-in one until an admin saves another).
+    pub async fn system_prompt(&self) -> anyhow::Result<SiteText> {
+        crate::site_texts::current(&self.db, Kind::SystemPrompt, DEFAULT_SYSTEM_PROMPT).await
+    }
+
+    /// Re-analyses every chunk in the keyword index with the domain dictionary `words`
+    /// (after an admin changed it). Returns the number of chunks indexed. Vectors are
+    /// untouched: the dictionary only changes how text is cut into words.
+    pub async fn rebuild_keyword_index(&self, words: Vec<String>) -> anyhow::Result<usize> {
+        let rows = sqlx::query(
+            "SELECT chunks.id, chunks.text, chunks.document_id, documents.title, documents.groups_json,              documents.public FROM chunks JOIN documents ON documents.id = chunks.document_id",
+        )
+        .fetch_all(&self.db)
+        .await?;
+        let chunks: Vec<KeywordChunk> = rows
+            .iter()
+            .map(|row| {
+                let groups: Vec<String> = serde_json::from_str(row.get::<&str, _>("groups_json")).unwrap_or_default();
+                KeywordChunk {
+                    chunk_id: row.get::<i64, _>("id") as u64,
+                    document: row.get("document_id"),
+                    title: row.get("title"),
+                    text: row.get("text"),
+                    access: chunk_tokens(&groups, row.get("public")),
+                }
+            })
+            .collect();
+        let count = chunks.len();
+        let keyword = self.keyword.clone();
+        tokio::task::spawn_blocking(move || keyword.rebuild(&words, &chunks)).await??;
+        Ok(count)
     }
 
     /// Parses uploads in a child process with memory and CPU limits from now on.

@@ -4,12 +4,13 @@
 use std::collections::HashMap;
 
 use retrieval::access::chunk_tokens;
-use retrieval::fusion::{RRF_K, weighted_reciprocal_rank_fusion};
+use retrieval::fusion::{RRF_K, weighted_reciprocal_rank_fusion, weighted_score_fusion};
 use retrieval::{Access, ScoredChunk};
 use serde::Serialize;
 use sqlx::Row;
 
 use super::Engine;
+use crate::settings::Fusion;
 
 /// One search result: a passage with where it comes from.
 #[derive(Debug, Clone, Serialize)]
@@ -86,11 +87,16 @@ impl Engine {
         let fused: Vec<ScoredChunk> = match mode {
             SearchMode::Keyword => keyword_hits.iter().take(limit).copied().collect(),
             SearchMode::Dense => dense_hits.iter().take(limit).copied().collect(),
-            SearchMode::Hybrid => weighted_reciprocal_rank_fusion(
-                &[(&keyword_hits, 1.0), (&dense_hits, self.settings.dense_weight)],
-                RRF_K,
-                limit,
-            ),
+            SearchMode::Hybrid => {
+                let lists = [
+                    (keyword_hits.as_slice(), 1.0),
+                    (dense_hits.as_slice(), self.settings.dense_weight),
+                ];
+                match self.settings.fusion {
+                    Fusion::ReciprocalRank => weighted_reciprocal_rank_fusion(&lists, RRF_K, limit),
+                    Fusion::Score => weighted_score_fusion(&lists, limit),
+                }
+            }
         };
         let dense_scores: HashMap<u64, f32> = dense_hits.iter().map(|hit| (hit.chunk_id, hit.score)).collect();
         let keyword_ranks: HashMap<u64, usize> = keyword_hits

@@ -50,3 +50,51 @@ fn tokenizer_matches_known_ids() {
         vec![151644, 872, 198, 108386]
     );
 }
+
+/// Runs `request` and returns the answer with its figures.
+fn answer(generator: &LocalGenerator, request: &GenerationRequest) -> (String, llm::GenerationStats) {
+    let mut text = String::new();
+    let stats = generator
+        .generate(request, &mut |event| {
+            if let GenerationEvent::Text(piece) = event {
+                text.push_str(piece);
+            }
+            true
+        })
+        .unwrap();
+    (text, stats)
+}
+
+#[test]
+fn reused_system_prefix_gives_the_same_answer() {
+    // A llama-architecture model: candle's qwen2 weights cannot be copied with their cache.
+    let generator = LocalGenerator::load(&super::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf"))
+        .expect("SmolLM2 loads (run scripts/fetch-models.sh)");
+    let passages: Vec<&str> = vec!["The canteen opens at 11:30 and closes at 14:00. It is closed on Sundays."];
+    let request = |question: &str| GenerationRequest {
+        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
+        max_tokens: 24,
+        stop: vec![],
+    };
+    generator.set_reuse_system_prefix(false);
+    let (cold, cold_stats) = answer(&generator, &request("When does the canteen close?"));
+    assert_eq!(cold_stats.cached_prompt_tokens, 0);
+
+    generator.set_reuse_system_prefix(true);
+    // The first request computes and keeps the system turn; the next ones start after it.
+    let (_, priming) = answer(&generator, &request("Is the canteen open on Sundays?"));
+    assert_eq!(priming.cached_prompt_tokens, 0);
+    let (warm, warm_stats) = answer(&generator, &request("When does the canteen close?"));
+    assert!(warm_stats.cached_prompt_tokens > 20, "{warm_stats:?}");
+    assert_eq!(warm_stats.prompt_tokens, cold_stats.prompt_tokens);
+    // Reading the prompt in two pieces changes float rounding, so a long greedy answer may
+    // drift late; a wrong cache or position would derail it from the first words.
+    let words = |text: &str| text.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+    assert_eq!(words(&warm), words(&cold), "cold {cold:?}, warm {warm:?}");
+
+    // A changed system prompt is not answered from the old cache.
+    let mut changed = request("When does the canteen close?");
+    changed.messages[0].content.push_str(" Be brief.");
+    let (_, changed_stats) = answer(&generator, &changed);
+    assert_eq!(changed_stats.cached_prompt_tokens, 0);
+}
