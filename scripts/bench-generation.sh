@@ -28,7 +28,8 @@ mkdir -p "$out"
 for model in models/qwen2.5-coder-0.5b-instruct.gguf models/qwen2.5-coder-0.5b-instruct.q8.gguf; do
   [[ -f $model ]] || continue
   name=$(basename "$model" .gguf)
-  "$bench" "$model" "$corpus" "$out/$name.prompt.txt" "$runs" "$new_tokens" | tee "$out/$name.candle.json"
+  "$bench" "$model" "$corpus" "$out/$name.prompt.txt" "$runs" "$new_tokens" | tee "$out/$name.ours.json"
+  "$bench" "$model" "$corpus" "$out/$name.prompt.txt" "$runs" "$new_tokens" candle | tee "$out/$name.candle.json"
   "$venv/bin/python" scripts/bench/llama_cpp_bench.py "$model" "$out/$name.prompt.txt" "$threads" "$runs" "$new_tokens" \
     | tee "$out/$name.llama.json"
 done
@@ -36,9 +37,9 @@ done
 python3 - "$out" <<'PY'
 import glob, json, os, sys
 rows = [json.load(open(path)) for path in sorted(glob.glob(os.path.join(sys.argv[1], "*.json")))]
-print(f"\n{'model':<34} {'engine':<10} {'prompt':>6} {'prefill tok/s':>13} {'decode tok/s':>12} {'TTFT s':>7} {'TTFT, system turn reused':>25}")
+print(f"\n{'model':<36} {'engine':<24} {'prompt':>6} {'prefill tok/s':>13} {'decode tok/s':>12} {'TTFT s':>7} {'TTFT, system turn reused':>25}")
 for row in rows:
     reused = row.get("ttft_system_prefix_reused_s")
-    print(f"{row['model']:<34} {row['engine']:<10} {row['prompt_tokens']:>6} {row['prefill_tokens_per_s']:>13.1f} "
+    print(f"{row['model']:<36} {row['engine']:<24} {row['prompt_tokens']:>6} {row['prefill_tokens_per_s']:>13.1f} "
           f"{row['decode_tokens_per_s']:>12.1f} {row['ttft_s']:>7.2f} {'' if reused is None else f'{reused:.2f}':>25}")
 PY

@@ -110,7 +110,9 @@ impl Settings {
             answer_passage_tokens: 900,
             answer_max_tokens: 256,
             refuse_below_similarity: 0.78,
-            refuse_below_evidence: 0.0,
+            // en_xquad / zh_cmrc2018 dev, 200 questions each: refuses 5% / 5% of answerable
+            // questions and 95.5% / 86% of those whose documents were removed.
+            refuse_below_evidence: 0.45,
             generator_wait_seconds: 60,
             embedder_quantized: false,
             generator_file: None,

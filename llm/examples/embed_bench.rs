@@ -1,5 +1,5 @@
 //! Embedding throughput of the candle e5 encoder:
-//!   cargo run --example embed_bench -- MODELS_DIR CORPUS.jsonl [PASSAGES]
+//!   cargo run --example embed_bench -- MODELS_DIR CORPUS.jsonl [PASSAGES [VARIANT]]
 //! Prints one JSON line per variant (f32 layers packed, f32 layers one text per call, 4-bit
 //! layers packed): passages/s, tokens/s, achieved GFLOP/s and a short query's latency, with
 //! the GFLOP/s candle's own f32 matrix multiply reaches on the encoder's shapes.
@@ -61,12 +61,16 @@ fn main() -> anyhow::Result<()> {
             )
         })
         .collect();
+    let only = args.next(); // a variant name filter, for profiling one of them
     let references: Vec<&str> = texts.iter().map(String::as_str).collect();
     for (variant, quantized, packed) in [
         ("candle f32 layers, packed", false, true),
         ("candle f32 layers, one text per call", false, false),
         ("candle q4_0 layers, packed", true, true),
     ] {
+        if only.as_deref().is_some_and(|filter| !variant.contains(filter)) {
+            continue;
+        }
         let embedder = E5Embedder::load(&models.join("e5-small-q4.bin"), E5Options { quantized })?;
         // "passage: " adds 3 tokens, <s> and </s> 2 more.
         let tokens: usize = texts.iter().map(|text| embedder.count_tokens(text).min(507) + 5).sum();

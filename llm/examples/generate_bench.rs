@@ -1,5 +1,5 @@
 //! Generation speed of the local candle path on a realistic RAG prompt:
-//!   cargo run --example generate_bench -- MODEL.gguf CORPUS.jsonl PROMPT_OUT [RUNS] [NEW_TOKENS]
+//!   cargo run --example generate_bench -- MODEL.gguf CORPUS.jsonl PROMPT_OUT [RUNS] [NEW_TOKENS] [candle]
 //!
 //! Builds the grounded prompt the appliance would send (system turn, numbered passages from
 //! CORPUS.jsonl up to about 1,000 tokens, a question), writes it to PROMPT_OUT so another
@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, grounded_messages};
-use llm::{GenerationEvent, GenerationRequest, Generator, LocalGenerator};
+use llm::{GenerationEvent, GenerationRequest, Generator, Kernels, LocalGenerator};
 
 const PASSAGE_TOKENS: usize = 900;
 const QUESTION: &str = "Which team's defense led the league in interceptions, and how many did it have?";
@@ -29,8 +29,17 @@ fn main() -> anyhow::Result<()> {
     let prompt_out = args.next().expect(usage);
     let runs: usize = args.next().map(|value| value.parse()).transpose()?.unwrap_or(3);
     let new_tokens: usize = args.next().map(|value| value.parse()).transpose()?.unwrap_or(128);
+    let kernels = match args.next().as_deref() {
+        Some("candle") => Kernels::Candle,
+        _ => Kernels::Fastest,
+    };
 
-    let generator = LocalGenerator::load(&model)?;
+    let generator = LocalGenerator::load_with(&model, kernels)?;
+    let engine = if kernels == Kernels::Candle || !llm::qwen2::supported() {
+        "candle quantized_qwen2"
+    } else {
+        "ours (llm::qwen2)"
+    };
     let mut passages = Vec::new();
     let mut used = 0;
     for line in std::fs::read_to_string(&corpus)?.lines() {
@@ -85,7 +94,7 @@ fn main() -> anyhow::Result<()> {
     println!(
         "{}",
         serde_json::json!({
-            "engine": "candle",
+            "engine": engine,
             "model": model.file_name().map(|name| name.to_string_lossy().into_owned()),
             "threads": std::thread::available_parallelism().map(usize::from).unwrap_or(1),
             "prompt_tokens": prompt_tokens,

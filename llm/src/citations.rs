@@ -175,9 +175,13 @@ fn without_markers(sentence: &str) -> String {
     text
 }
 
+/// How much better another passage must support a sentence to take its citation over.
+const RECITE_MARGIN: f32 = 0.1;
+
 /// Checks every sentence against the passages it cites. A sentence whose citation does not
-/// support it, but another passage does, is re-cited to that passage (small models often
-/// pick the wrong number); `minimum` is the overlap that counts as support.
+/// support it, or that another passage supports clearly better, is re-cited to that
+/// passage (small models often pick the wrong number); `minimum` is the overlap that counts
+/// as support.
 pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<SentenceSupport> {
     let mut result = Vec::new();
     for sentence in split_sentences(answer) {
@@ -191,11 +195,12 @@ pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<Se
             .map(|number| overlap(&content, passages[number - 1]))
             .fold(0.0f32, f32::max);
         let mut best = best_cited;
-        if best_cited < minimum
-            && let Some(number) = best_supporting_passage(&content, passages, minimum)
-        {
-            cited = vec![number];
-            best = overlap(&content, passages[number - 1]);
+        if let Some(number) = best_supporting_passage(&content, passages, minimum) {
+            let supported_elsewhere = overlap(&content, passages[number - 1]);
+            if best_cited < minimum || supported_elsewhere >= best_cited + RECITE_MARGIN {
+                cited = vec![number];
+                best = supported_elsewhere;
+            }
         }
         result.push(SentenceSupport {
             text: content.trim().to_owned(),
@@ -270,6 +275,20 @@ mod tests {
         assert!(checked[0].supported);
         assert!(!checked[1].supported);
         assert_eq!(render_verified(&checked[..1]), "食堂下午两点关门 [2]。");
+    }
+
+    #[test]
+    fn a_passage_that_supports_a_sentence_clearly_better_takes_its_citation() {
+        let passages = [
+            "The Panthers defense gave up 308 points and led the league in interceptions.",
+            "Luke Kuechly led the team in tackles with 118 and forced two fumbles.",
+        ];
+        // Passage 1 shares "the", "led", "in" and "team"-like words; passage 2 holds the fact.
+        let checked = verify_sentences("Luke Kuechly led the team in tackles with 118 [1].", &passages, 0.5);
+        assert_eq!(checked[0].cited, vec![2]);
+        // A citation about as good as the best stays where the model put it.
+        let checked = verify_sentences("The defense gave up 308 points [1].", &passages, 0.5);
+        assert_eq!(checked[0].cited, vec![1]);
     }
 
     #[test]

@@ -100,6 +100,8 @@ pub trait Generator: Send + Sync {
 }
 
 enum Architecture {
+    /// Our qwen2 on 8-bit kernels (see [`crate::qwen2`]), where the CPU has them.
+    FastQwen2(crate::qwen2::Session),
     Qwen2(quantized_qwen2::ModelWeights),
     Llama(quantized_llama::ModelWeights),
     Gemma3(quantized_gemma3::ModelWeights),
@@ -108,6 +110,7 @@ enum Architecture {
 impl Architecture {
     fn forward(&mut self, input: &Tensor, position: usize) -> candle_core::Result<Tensor> {
         match self {
+            Architecture::FastQwen2(session) => session.forward(input, position),
             Architecture::Qwen2(model) => model.forward(input, position),
             Architecture::Llama(model) => model.forward(input, position),
             Architecture::Gemma3(model) => model.forward(input, position),
@@ -119,6 +122,7 @@ impl Architecture {
     fn snapshot(&self) -> Option<Architecture> {
         match self {
             Architecture::Qwen2(_) => None,
+            Architecture::FastQwen2(session) => Some(Architecture::FastQwen2(session.clone())),
             Architecture::Llama(model) => Some(Architecture::Llama(model.clone())),
             Architecture::Gemma3(model) => Some(Architecture::Gemma3(model.clone())),
         }
@@ -131,6 +135,7 @@ impl Architecture {
     fn clear_kv_cache(&mut self) {
         match self {
             Architecture::Qwen2(model) => model.clear_kv_cache(),
+            Architecture::FastQwen2(session) => session.cache = session.weights.new_cache(),
             // These two reset their cache when `forward` starts again at position 0.
             Architecture::Llama(_) | Architecture::Gemma3(_) => {}
         }
@@ -171,9 +176,23 @@ enum ChatTemplate {
     Gemma,
 }
 
+/// Which implementation runs a qwen2 model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kernels {
+    /// Ours where the CPU has AVX-512 VNNI ([`crate::qwen2`]), else candle's.
+    Fastest,
+    /// candle's `quantized_qwen2` (for comparisons).
+    Candle,
+}
+
 impl LocalGenerator {
     /// Loads a GGUF file of a supported architecture (qwen2, llama, gemma3).
     pub fn load(path: &Path) -> Result<Self> {
+        Self::load_with(path, Kernels::Fastest)
+    }
+
+    /// Like [`LocalGenerator::load`], choosing the qwen2 implementation.
+    pub fn load_with(path: &Path, kernels: Kernels) -> Result<Self> {
         if !path.exists() {
             return Err(Error::MissingModel { path: path.into() });
         }
@@ -192,6 +211,12 @@ impl LocalGenerator {
         let (tokenizer, stop_ids) = tokenizer_from_gguf(&content).map_err(malformed)?;
         let device = Device::Cpu;
         let (model, chat_template) = match architecture.as_str() {
+            "qwen2" if kernels == Kernels::Fastest && crate::qwen2::supported() => (
+                Architecture::FastQwen2(crate::qwen2::Session::new(std::sync::Arc::new(
+                    crate::qwen2::Weights::from_gguf(&content, &mut file)?,
+                ))),
+                ChatTemplate::ChatMl,
+            ),
             "qwen2" => (
                 Architecture::Qwen2(quantized_qwen2::ModelWeights::from_gguf(content, &mut file, &device)?),
                 ChatTemplate::ChatMl,

@@ -12,12 +12,13 @@ mod generator;
 mod gguf_tokenizer;
 pub mod prompt;
 pub mod queue;
+pub mod qwen2;
 pub mod remote;
 pub mod requantize;
 
 pub use error::{Error, Result};
 pub use generator::{
-    ChatMessage, GenerationEvent, GenerationRequest, GenerationStats, Generator, LocalGenerator, Role,
+    ChatMessage, GenerationEvent, GenerationRequest, GenerationStats, Generator, Kernels, LocalGenerator, Role,
 };
 
 /// Turns text into vectors for the vector store.

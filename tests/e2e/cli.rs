@@ -100,6 +100,13 @@ fn ask_cites_the_debian_reference_page() {
     );
     assert!(!extract["citations"].as_array().unwrap().is_empty(), "{extract}");
 
+    // A question the documents cannot answer is refused before any generation.
+    let output = appliance(data.path(), &["ask", "Who won the 1998 football world cup?", "--json"]);
+    let refusal = last_json_line(&output);
+    assert_eq!(refusal["refused"], true, "{refusal}");
+    assert_eq!(refusal["answer"], "Not found in the knowledge base.", "{refusal}");
+    assert_eq!(refusal["generated_tokens"], 0, "{refusal}");
+
     let audit = appliance(data.path(), &["audit", "verify"]);
     assert!(String::from_utf8_lossy(&audit.stdout).contains("intact"));
 

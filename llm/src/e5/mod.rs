@@ -240,7 +240,7 @@ impl E5Embedder {
                     .transpose(0, 1)?
                     .contiguous()
             };
-            let scores = (split_heads(&query)?.matmul(&split_heads(&key)?.t()?)? * scale)?;
+            let scores = (split_heads(&query)?.matmul(&split_heads(&key)?.t()?.contiguous()?)? * scale)?;
             let probabilities = candle_nn::ops::softmax_last_dim(&scores)?;
             contexts.push(
                 probabilities

@@ -98,3 +98,41 @@ fn reused_system_prefix_gives_the_same_answer() {
     let (_, changed_stats) = answer(&generator, &changed);
     assert_eq!(changed_stats.cached_prompt_tokens, 0);
 }
+
+#[test]
+fn fast_qwen2_answers_like_candles() {
+    if !llm::qwen2::supported() {
+        eprintln!("no AVX-512 VNNI here: the fast qwen2 is not used, nothing to compare");
+        return;
+    }
+    let path = super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf");
+    let fast = LocalGenerator::load_with(&path, llm::Kernels::Fastest).unwrap();
+    let candle = LocalGenerator::load_with(&path, llm::Kernels::Candle).unwrap();
+    let passages: Vec<&str> = vec![
+        "The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42.",
+        "食堂中午十一点半开门，下午两点关门。周日不开放。",
+    ];
+    for question in ["What is the current office Wi-Fi password?", "食堂几点关门？"] {
+        let request = GenerationRequest {
+            messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
+            max_tokens: 20,
+            stop: vec![],
+        };
+        let (fast_answer, fast_stats) = answer(&fast, &request);
+        let (candle_answer, _) = answer(&candle, &request);
+        eprintln!("fast {fast_answer:?} / candle {candle_answer:?}");
+        // 8-bit activations round differently from candle's kernels: the answers agree at
+        // the start; a broken layer would not produce the same first words.
+        let start = |text: &str| text.chars().take(12).collect::<String>();
+        assert_eq!(start(&fast_answer), start(&candle_answer));
+        assert!(fast_stats.generated_tokens > 3);
+    }
+    // The system turn's cache is reused by the fast model too.
+    let request = GenerationRequest {
+        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, "When is the canteen closed?", &passages),
+        max_tokens: 4,
+        stop: vec![],
+    };
+    let (_, stats) = answer(&fast, &request);
+    assert!(stats.cached_prompt_tokens > 20, "{stats:?}");
+}
