@@ -216,6 +216,7 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
     if args.mode == Mode::Hybrid {
         report["fusion"] = json!(fusion_name(settings.fusion));
         report["dense_weight"] = json!(settings.dense_weight);
+        report["rerank_top"] = json!(settings.rerank_top);
     }
     report[format!("ndcg_at_{k}")] = json!(scores.ndcg);
     report[format!("recall_at_{k}")] = json!(scores.recall);

@@ -31,6 +31,8 @@ pub struct Settings {
     /// How the keyword and dense lists are fused: `rrf` (reciprocal rank) or `score`
     /// (weighted sum of min-max normalised scores).
     pub fusion: Fusion,
+    /// Hits of a hybrid search re-ordered by the generator's relevance judgement (0: off).
+    pub rerank_top: usize,
     /// Passages given to the generator.
     pub answer_passages: usize,
     /// Generator-token budget for all passages of a prompt.
@@ -106,6 +108,7 @@ impl Settings {
             retrieve_candidates: 50,
             dense_weight: 1.0,
             fusion: Fusion::ReciprocalRank,
+            rerank_top: 0,
             answer_passages: 4,
             answer_passage_tokens: 900,
             answer_max_tokens: 256,
@@ -158,6 +161,7 @@ impl Settings {
             "retrieve_candidates" => self.retrieve_candidates = number(value)?,
             "answer_passages" => self.answer_passages = number(value)?,
             "dense_weight" => self.dense_weight = number(value)?,
+            "rerank_top" => self.rerank_top = number(value)?,
             "fusion" => {
                 self.fusion = match value {
                     "rrf" => Fusion::ReciprocalRank,

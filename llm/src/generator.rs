@@ -93,6 +93,12 @@ pub trait Generator: Send + Sync {
         request: &GenerationRequest,
         on_event: &mut dyn FnMut(GenerationEvent<'_>) -> bool,
     ) -> Result<GenerationStats>;
+    /// How likely `passage` answers `question`, from 0 to 1, for reranking search results;
+    /// `None` when this generator cannot score (a remote server gives no token scores).
+    fn relevance(&self, question: &str, passage: &str) -> Result<Option<f32>> {
+        let _ = (question, passage);
+        Ok(None)
+    }
     /// Number of tokens `text` takes in this generator's vocabulary.
     fn count_tokens(&self, text: &str) -> usize;
     /// A stable name for the audit log.
@@ -327,12 +333,24 @@ impl LocalGenerator {
         })
     }
 
+    /// The id of `text` when the vocabulary has it as one token.
+    fn single_token(&self, text: &str) -> Option<u32> {
+        match self.encode(text).ok()?.as_slice() {
+            [id] => Some(*id),
+            _ => None,
+        }
+    }
+
     /// Token ids of `text`, special tokens recognised.
     pub fn encode(&self, text: &str) -> Result<Vec<u32>> {
         let encoding = self.tokenizer.encode(text, false).map_err(Error::tokenizer)?;
         Ok(encoding.get_ids().to_vec())
     }
 }
+
+/// The instruction for [`Generator::relevance`].
+const RELEVANCE_PROMPT: &str =
+    "You judge search results. Reply yes if the passage contains the answer to the question, otherwise no.";
 
 /// Greedy decoding with a mild repetition penalty: grounded answers should be
 /// reproducible, and a 0.5B model loops without the penalty.
@@ -439,6 +457,42 @@ impl Generator for LocalGenerator {
         stats.generated_tokens = generated.len();
         stats.decode_seconds = decode_started.elapsed().as_secs_f64();
         Ok(stats)
+    }
+
+    fn relevance(&self, question: &str, passage: &str) -> Result<Option<f32>> {
+        let answers: Option<Vec<u32>> = ["Yes", "yes", "No", "no"]
+            .iter()
+            .map(|word| self.single_token(word))
+            .collect();
+        let Some(answers) = answers else {
+            return Ok(None);
+        };
+        let messages = [
+            ChatMessage {
+                role: Role::System,
+                content: RELEVANCE_PROMPT.to_owned(),
+            },
+            ChatMessage {
+                role: Role::User,
+                content: format!(
+                    "<passage>\n{}\n</passage>\n\nQuestion: {}\nDoes the passage answer the question? Reply yes or no.",
+                    crate::prompt::sanitize(passage.trim()),
+                    crate::prompt::sanitize(question.trim())
+                ),
+            },
+        ];
+        let ids = self.encode(&self.render(&messages))?;
+        let mut state = self.model.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        state.working.clear_kv_cache();
+        let input = Tensor::new(ids.as_slice(), &Device::Cpu)?.unsqueeze(0)?;
+        let logits: Vec<f32> = state.working.forward(&input, 0)?.squeeze(0)?.to_vec1()?;
+        // Softmax over the four ways to begin the reply: the share of "yes".
+        let top = answers
+            .iter()
+            .map(|id| logits[*id as usize])
+            .fold(f32::NEG_INFINITY, f32::max);
+        let weights: Vec<f32> = answers.iter().map(|id| (logits[*id as usize] - top).exp()).collect();
+        Ok(Some((weights[0] + weights[1]) / weights.iter().sum::<f32>()))
     }
 
     fn count_tokens(&self, text: &str) -> usize {

@@ -119,6 +119,11 @@ impl<G: Generator> Generator for QueuedGenerator<G> {
         )
     }
 
+    fn relevance(&self, question: &str, passage: &str) -> Result<Option<f32>> {
+        self.queue
+            .run(&mut |_| true, || self.inner.relevance(question, passage))
+    }
+
     fn count_tokens(&self, text: &str) -> usize {
         self.inner.count_tokens(text)
     }

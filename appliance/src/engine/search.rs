@@ -109,7 +109,37 @@ impl Engine {
             hit.dense_score = dense_scores.get(&hit.chunk_id).copied();
             hit.keyword_rank = keyword_ranks.get(&hit.chunk_id).copied();
         }
+        if mode == SearchMode::Hybrid && self.settings.rerank_top > 0 {
+            hits = self.rerank(query, hits).await?;
+        }
         Ok(hits)
+    }
+
+    /// Reorders the first `rerank_top` hits by the generator's judgement of whether each
+    /// passage answers `query` (off by default: on two cores it costs a prompt reading per
+    /// passage). Hits it cannot score keep their place.
+    async fn rerank(&self, query: &str, mut hits: Vec<Hit>) -> anyhow::Result<Vec<Hit>> {
+        let count = self.settings.rerank_top.min(hits.len());
+        let passages: Vec<String> = hits[..count].iter().map(|hit| hit.text.clone()).collect();
+        let models = self.models.clone();
+        let owned_query = query.to_owned();
+        let scores = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Option<f32>>> {
+            let generator = models.generator()?;
+            passages
+                .iter()
+                .map(|passage| Ok(generator.relevance(&owned_query, passage)?))
+                .collect()
+        })
+        .await??;
+        if scores.iter().any(Option::is_none) {
+            return Ok(hits);
+        }
+        let mut head: Vec<(f32, Hit)> = scores.into_iter().flatten().zip(hits.drain(..count)).collect();
+        // Stable: equally relevant passages keep their fused order.
+        head.sort_by(|left, right| right.0.total_cmp(&left.0));
+        let mut reranked: Vec<Hit> = head.into_iter().map(|(_, hit)| hit).collect();
+        reranked.extend(hits);
+        Ok(reranked)
     }
 
     /// Loads the passages of `scored` chunks, in order, re-checking access against SQLite.

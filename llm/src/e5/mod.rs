@@ -170,86 +170,41 @@ impl E5Embedder {
         Ok(ids)
     }
 
-    /// Mean-pooled, L2-normalised embeddings of already-prefixed texts.
-    ///
-    /// The texts are packed end to end into one sequence of rows: the linear layers, nearly
-    /// all of the work, then run as a few large matrix products instead of many small ones,
-    /// and attention runs per text over its own rows, so no padding is computed. Packs are
-    /// capped at [`PACK_TOKENS`] rows to bound memory.
-    fn embed_texts(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
-        let mut embeddings = Vec::with_capacity(texts.len());
-        let mut pack: Vec<Vec<u32>> = Vec::new();
-        let mut packed_tokens = 0;
-        for text in texts {
-            let ids = self.token_ids(text)?;
-            if !pack.is_empty() && packed_tokens + ids.len() > PACK_TOKENS {
-                embeddings.extend(self.embed_pack(&std::mem::take(&mut pack))?);
-                packed_tokens = 0;
-            }
-            packed_tokens += ids.len();
-            pack.push(ids);
-        }
-        if !pack.is_empty() {
-            embeddings.extend(self.embed_pack(&pack)?);
-        }
-        Ok(embeddings)
-    }
-
-    fn embed_pack(&self, pack: &[Vec<u32>]) -> Result<Vec<Vec<f32>>> {
-        let ids: Vec<u32> = pack.iter().flatten().copied().collect();
-        let positions: Vec<u32> = pack.iter().flat_map(|text| 0..text.len() as u32).collect();
-        let mut segments = Vec::with_capacity(pack.len());
-        let mut start = 0;
-        for text in pack {
-            segments.push((start, text.len()));
-            start += text.len();
-        }
+    /// Mean-pooled, L2-normalised embedding of one already-prefixed text.
+    fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
+        let ids = self.token_ids(text)?;
+        let length = ids.len();
         let ids = Tensor::new(ids.as_slice(), &self.device)?;
-        let positions = Tensor::new(positions.as_slice(), &self.device)?;
         let words = self.word_embeddings.embedding(&ids)?;
-        let positions = self.position_embeddings.index_select(&positions, 0)?;
+        let positions = self.position_embeddings.narrow(0, 0, length)?;
         let embedded = (words + positions)?.broadcast_add(&self.token_type_embedding)?;
         let mut hidden = self.embedding_norm.forward(&embedded)?;
         for layer in &self.layers {
-            hidden = self.layer_forward(layer, &hidden, &segments)?;
+            hidden = self.layer_forward(layer, &hidden)?;
         }
-        let mut embeddings = Vec::with_capacity(pack.len());
-        for &(start, length) in &segments {
-            let pooled = hidden.narrow(0, start, length)?.mean(0)?;
-            let norm = pooled.sqr()?.sum_all()?.sqrt()?;
-            embeddings.push(pooled.broadcast_div(&norm)?.to_vec1::<f32>()?);
-        }
-        Ok(embeddings)
+        let pooled = hidden.mean(0)?;
+        let norm = pooled.sqr()?.sum_all()?.sqrt()?;
+        let normalised = pooled.broadcast_div(&norm)?;
+        Ok(normalised.to_vec1::<f32>()?)
     }
 
-    /// One encoder layer over packed rows; `segments` are the (start, length) of each text.
-    fn layer_forward(&self, layer: &Layer, input: &Tensor, segments: &[(usize, usize)]) -> candle_core::Result<Tensor> {
-        let hidden = input.dim(1)?;
+    fn layer_forward(&self, layer: &Layer, input: &Tensor) -> candle_core::Result<Tensor> {
+        let (length, hidden) = input.dims2()?;
         let heads = self.config.heads;
         let head_dim = hidden / heads;
-        let query = layer.query.forward(input)?;
-        let key = layer.key.forward(input)?;
-        let value = layer.value.forward(input)?;
+        let split_heads = |tensor: Tensor| -> candle_core::Result<Tensor> {
+            tensor.reshape((length, heads, head_dim))?.transpose(0, 1)?.contiguous()
+        };
+        let query = split_heads(layer.query.forward(input)?)?;
+        let key = split_heads(layer.key.forward(input)?)?;
+        let value = split_heads(layer.value.forward(input)?)?;
         let scale = 1.0 / (head_dim as f64).sqrt();
-        let mut contexts = Vec::with_capacity(segments.len());
-        for &(start, length) in segments {
-            let split_heads = |tensor: &Tensor| -> candle_core::Result<Tensor> {
-                tensor
-                    .narrow(0, start, length)?
-                    .reshape((length, heads, head_dim))?
-                    .transpose(0, 1)?
-                    .contiguous()
-            };
-            let scores = (split_heads(&query)?.matmul(&split_heads(&key)?.t()?.contiguous()?)? * scale)?;
-            let probabilities = candle_nn::ops::softmax_last_dim(&scores)?;
-            contexts.push(
-                probabilities
-                    .matmul(&split_heads(&value)?)?
-                    .transpose(0, 1)?
-                    .reshape((length, hidden))?,
-            );
-        }
-        let context = Tensor::cat(&contexts, 0)?;
+        let scores = (query.matmul(&key.t()?)? * scale)?;
+        let probabilities = candle_nn::ops::softmax_last_dim(&scores)?;
+        let context = probabilities
+            .matmul(&value)?
+            .transpose(0, 1)?
+            .reshape((length, hidden))?;
         let attended = layer.attention_output.forward(&context)?;
         let normed = layer.attention_norm.forward(&(attended + input)?)?;
         let expanded = layer.feed_forward_in.forward(&normed)?.gelu_erf()?;
@@ -257,9 +212,6 @@ impl E5Embedder {
         layer.output_norm.forward(&(contracted + normed)?)
     }
 }
-
-/// Most token rows packed into one forward pass.
-const PACK_TOKENS: usize = 2048;
 
 /// Unigram over the file's pieces, NFKC with space runs collapsed, Metaspace splitting.
 fn build_tokenizer(file: &E5File) -> std::result::Result<Tokenizer, String> {
@@ -281,12 +233,14 @@ impl Embedder for E5Embedder {
     }
 
     fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        let prefixed: Vec<String> = texts.iter().map(|text| format!("passage: {text}")).collect();
-        self.embed_texts(&prefixed)
+        texts
+            .iter()
+            .map(|text| self.embed_one(&format!("passage: {text}")))
+            .collect()
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        Ok(self.embed_texts(&[format!("query: {text}")])?.remove(0))
+        self.embed_one(&format!("query: {text}"))
     }
 
     fn count_tokens(&self, text: &str) -> usize {

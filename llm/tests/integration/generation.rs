@@ -136,3 +136,28 @@ fn fast_qwen2_answers_like_candles() {
     let (_, stats) = answer(&fast, &request);
     assert!(stats.cached_prompt_tokens > 20, "{stats:?}");
 }
+
+#[test]
+fn relevance_prefers_the_passage_that_answers() {
+    let generator = LocalGenerator::load(&super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf")).unwrap();
+    let question = "What is the current office Wi-Fi password?";
+    let answering = generator
+        .relevance(
+            question,
+            "The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42.",
+        )
+        .unwrap()
+        .expect("a local model scores relevance");
+    let unrelated = generator
+        .relevance(question, "The canteen opens at 11:30 and closes at 14:00.")
+        .unwrap()
+        .unwrap();
+    eprintln!("answering {answering:.3}, unrelated {unrelated:.3}");
+    assert!((0.0..=1.0).contains(&answering) && (0.0..=1.0).contains(&unrelated));
+    // A 0.5B model is a lukewarm judge (about 0.37 against 0.22 here): the order is what
+    // reranking uses.
+    assert!(
+        answering > unrelated + 0.1,
+        "answering {answering}, unrelated {unrelated}"
+    );
+}
