@@ -17,6 +17,9 @@ use std::sync::Arc;
 use candle_core::quantized::{GgmlDType, QMatMul, QTensor, gguf_file};
 use candle_core::{D, DType, Device, Module, Tensor};
 
+/// Query rows per attention product when reading a prompt.
+const QUERY_CHUNK: usize = 256;
+
 /// Input widths candle's repacked 8-bit kernels accept are multiples of this.
 const REPACKED_WIDTH: usize = 256;
 
@@ -211,6 +214,63 @@ impl Weights {
         })
     }
 
+    /// Grouped-query attention of `query` `[heads, count, head_dim]` over `key` and `value`
+    /// `[kv_heads, total, head_dim]`; returns `[count, heads * head_dim]`.
+    ///
+    /// Each key/value head serves `heads / kv_heads` query heads, so their rows are stacked
+    /// into one 2-D product per key/value head, and queries are taken [`QUERY_CHUNK`] at a
+    /// time: score matrices of a 1,000-token prompt would otherwise be 60 MB per layer, and
+    /// memory that large comes fresh from the kernel (page faults) on every allocation.
+    fn attention(
+        &self,
+        query: &Tensor,
+        key: &Tensor,
+        value: &Tensor,
+        mask: Option<&Tensor>,
+        position: usize,
+    ) -> candle_core::Result<Tensor> {
+        let group = self.heads / self.kv_heads;
+        let (count, total) = (query.dim(1)?, key.dim(1)?);
+        // Scaling the queries is cheaper than scaling the scores.
+        let query = (query * (1.0 / (self.head_dim as f64).sqrt()))?;
+        let mut per_kv_head = Vec::with_capacity(self.kv_heads);
+        for kv_head in 0..self.kv_heads {
+            let queries = query.narrow(0, kv_head * group, group)?;
+            let keys_t = key.get(kv_head)?.t()?.contiguous()?;
+            let values = value.get(kv_head)?;
+            let mut chunks = Vec::with_capacity(count.div_ceil(QUERY_CHUNK));
+            let mut start = 0;
+            while start < count {
+                let length = QUERY_CHUNK.min(count - start);
+                // Chunk rows see the cache and the prompt up to themselves.
+                let visible = (position + start + length).min(total);
+                let rows = queries
+                    .narrow(1, start, length)?
+                    .contiguous()?
+                    .reshape((group * length, self.head_dim))?;
+                let scores = rows.matmul(&keys_t.narrow(1, 0, visible)?)?;
+                let scores = match mask {
+                    Some(mask) => scores
+                        .reshape((group, length, visible))?
+                        .broadcast_add(&mask.narrow(0, start, length)?.narrow(1, 0, visible)?)?
+                        .reshape((group * length, visible))?,
+                    None => scores,
+                };
+                let probabilities = candle_nn::ops::softmax_last_dim(&scores)?;
+                chunks.push(probabilities.matmul(&values.narrow(0, 0, visible)?)?.reshape((
+                    group,
+                    length,
+                    self.head_dim,
+                ))?);
+                start += length;
+            }
+            per_kv_head.push(Tensor::cat(&chunks, 1)?);
+        }
+        Tensor::cat(&per_kv_head, 0)?
+            .transpose(0, 1)?
+            .reshape((count, self.heads * self.head_dim))
+    }
+
     /// An empty cache for this model.
     pub fn new_cache(&self) -> Cache {
         Cache {
@@ -267,23 +327,7 @@ impl Weights {
                 None => (key, value),
             };
             *slot = Some((key.clone(), value.clone()));
-            // Grouped-query attention: each key/value head serves `heads / kv_heads` queries.
-            let group = self.heads / self.kv_heads;
-            let total = key.dim(1)?;
-            let query = query.reshape((self.kv_heads, group * count, self.head_dim))?;
-            let scores = (query.matmul(&key.t()?.contiguous()?)? / (self.head_dim as f64).sqrt())?;
-            let scores = scores.reshape((self.heads, count, total))?;
-            let scores = match &mask {
-                Some(mask) => scores.broadcast_add(mask)?,
-                None => scores,
-            };
-            let probabilities =
-                candle_nn::ops::softmax_last_dim(&scores)?.reshape((self.kv_heads, group * count, total))?;
-            let context = probabilities
-                .matmul(&value)?
-                .reshape((self.heads, count, self.head_dim))?
-                .transpose(0, 1)?
-                .reshape((count, self.heads * self.head_dim))?;
+            let context = self.attention(&query, &key, &value, mask.as_ref(), position)?;
             let attended = (layer.attention_output.forward(&context)? + &hidden)?;
             let normed = candle_nn::ops::rms_norm(&attended, &layer.feed_forward_norm, self.eps)?;
             let gated = (candle_nn::ops::silu(&layer.gate.forward(&normed)?)? * layer.up.forward(&normed)?)?;
