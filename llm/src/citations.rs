@@ -125,6 +125,9 @@ pub struct SentenceSupport {
     pub cited: Vec<usize>,
     /// Best lexical overlap with a cited passage (0 to 1).
     pub overlap: f32,
+    /// Embedding similarity to the cited passage, computed only for sentences whose
+    /// overlap is too low to count alone (paraphrases).
+    pub similarity: Option<f32>,
     pub supported: bool,
 }
 
@@ -203,6 +206,7 @@ pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<Se
             }
         }
         result.push(SentenceSupport {
+            similarity: None,
             text: content.trim().to_owned(),
             supported: best >= minimum && !cited.is_empty(),
             cited,

@@ -63,3 +63,37 @@ fn related_texts_score_higher_than_unrelated() {
     assert!(cosine(&query, &passages[0]) > cosine(&query, &passages[1]));
     assert!(embedder.count_tokens("hello world") >= 2);
 }
+
+/// The scale behind the answer path's paraphrase check (`PARAPHRASE_SIMILARITY`, 0.88):
+/// an answer sentence that restates its passage scores above it, a sentence on the same
+/// topic that the passage does not say scores below.
+#[test]
+fn paraphrases_score_above_the_support_threshold_and_other_claims_below() {
+    let embedder = E5Embedder::load(&super::models_dir().join("e5-small-q4.bin"), E5Options::default()).unwrap();
+    let passage = "The Panthers defense gave up just 308 points, ranking sixth in the league, while also \
+                   leading the NFL in interceptions with 24.";
+    let cases = [
+        (
+            "Carolina's defense allowed only 308 points and had the most interceptions in the NFL, 24.",
+            true,
+        ),
+        (
+            "The Panthers defense intercepted 24 passes, more than any other team.",
+            true,
+        ),
+        ("The Panthers offense scored 500 points and won the Super Bowl.", false),
+        (
+            "Peyton Manning was 39 years old when he played in Super Bowl 50.",
+            false,
+        ),
+        ("食堂中午十一点半开门。", false),
+    ];
+    let mut texts = vec![passage];
+    texts.extend(cases.iter().map(|(sentence, _)| *sentence));
+    let vectors = embedder.embed_passages(&texts).unwrap();
+    for ((sentence, supported), vector) in cases.iter().zip(&vectors[1..]) {
+        let similarity = cosine(vector, &vectors[0]);
+        eprintln!("{similarity:.3} {sentence}");
+        assert_eq!(similarity >= 0.88, *supported, "{similarity} for {sentence:?}");
+    }
+}
