@@ -347,6 +347,22 @@ fn employee_and_admin_journeys_in_both_languages() {
     );
     browser.screenshot("zh-dashboard");
 
+    // The assistant settings: the built-in prompt is shown; a dictionary saves as version 1.
+    browser.click(".tab[data-tab=settings]");
+    browser.wait_until(
+        "the system prompt",
+        "return document.getElementById('prompt-text').value.includes('passages')",
+        20,
+    );
+    browser.type_into("#dictionary-text", "蓝港云盘");
+    browser.click("#dictionary-form button[type=submit]");
+    browser.wait_until(
+        "the saved dictionary",
+        "return document.getElementById('dictionary-message').textContent.includes('第 1 版')",
+        20,
+    );
+    browser.screenshot("zh-settings");
+
     // Switch to English: every label follows.
     browser.click("#lang");
     assert_eq!(browser.text(".tab[data-tab=chat]"), "Ask");
