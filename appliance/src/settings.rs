@@ -28,8 +28,9 @@ pub struct Settings {
     pub retrieve_candidates: usize,
     /// Weight of the dense list in fusion (the keyword list weighs 1).
     pub dense_weight: f32,
-    /// How the keyword and dense lists are fused: `rrf` (reciprocal rank) or `score`
-    /// (weighted sum of min-max normalised scores).
+    /// How the keyword and dense lists are fused: `score` (weighted sum of min-max normalised
+    /// scores, the default: it beat rank fusion on every question set, see ARCHITECTURE.md)
+    /// or `rrf` (reciprocal rank).
     pub fusion: Fusion,
     /// Hits of a hybrid search re-ordered by the generator's relevance judgement (0: off).
     pub rerank_top: usize,
@@ -107,7 +108,7 @@ impl Settings {
             chunk_overlap_tokens: 32,
             retrieve_candidates: 50,
             dense_weight: 1.0,
-            fusion: Fusion::ReciprocalRank,
+            fusion: Fusion::Score,
             rerank_top: 0,
             answer_passages: 4,
             answer_passage_tokens: 900,
