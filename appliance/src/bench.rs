@@ -11,10 +11,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::acl::{Acl, DocumentAccess, Role};
 use anyhow::{Context, bail};
 use clap::Args;
 use llm::Embedder;
-use retrieval::Access;
 use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
@@ -122,10 +122,7 @@ fn percentile(sorted: &[f64], share: f64) -> f64 {
 }
 
 async fn chunk_count(engine: &Engine) -> anyhow::Result<usize> {
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chunks")
-        .fetch_one(&engine.db)
-        .await?;
-    Ok(count as usize)
+    Ok(crate::store::documents::chunk_count(engine.store()).await? as usize)
 }
 
 pub async fn search(settings: Settings, args: SearchBenchArgs) -> anyhow::Result<()> {
@@ -143,7 +140,7 @@ pub async fn search(settings: Settings, args: SearchBenchArgs) -> anyhow::Result
     })
     .await?;
     let real = {
-        let models = engine.models.clone();
+        let models = engine.models().clone();
         tokio::task::spawn_blocking(move || models.embedder()).await??
     };
 
@@ -165,13 +162,12 @@ pub async fn search(settings: Settings, args: SearchBenchArgs) -> anyhow::Result
             })
             .await??
         };
-        engine.models.install_embedder(Arc::new(SyntheticEmbedder {
+        engine.models().install_embedder(Arc::new(SyntheticEmbedder {
             real: real.clone(),
             pool,
         }));
         let options = IngestOptions {
-            groups: vec!["bench".to_owned()],
-            public: false,
+            access: DocumentAccess::new(vec!["bench".to_owned()], false),
             actor: "bench".to_owned(),
         };
         let mut document = 0usize;
@@ -199,11 +195,11 @@ pub async fn search(settings: Settings, args: SearchBenchArgs) -> anyhow::Result
         }
         engine.optimize().await?;
         index_seconds = started.elapsed().as_secs_f64();
-        engine.models.install_embedder(real.clone());
+        engine.models().install_embedder(real.clone());
     }
 
     // The caller is in the documents' group: the permission filter runs as in production.
-    let access = Access::member_of(&["bench".to_owned()]);
+    let access = Acl::new(Role::Employee, &["bench".to_owned()]);
     let mut totals = Vec::new();
     let mut embeddings = Vec::new();
     for query in queries.iter().take(args.limit) {

@@ -4,10 +4,10 @@ use std::io::Write;
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
-use retrieval::Access;
 use serde_json::json;
 
-use crate::engine::{AnswerEvent, Engine, IngestOptions, SearchMode};
+use crate::acl::{Acl, DocumentAccess, Role};
+use crate::engine::{AnswerEvent, Engine, IngestOptions, OpenMode, Question, SearchMode, StreamEvent};
 use crate::settings::Settings;
 
 /// The operator on the command line acts with full access.
@@ -110,8 +110,7 @@ pub async fn ingest(
         bail!("no supported files found under the given paths");
     }
     let options = IngestOptions {
-        public: groups.is_empty(),
-        groups,
+        access: DocumentAccess::new(groups.clone(), groups.is_empty()),
         actor: CLI_ACTOR.to_owned(),
     };
     let started = std::time::Instant::now();
@@ -212,10 +211,10 @@ pub async fn search(
     mode: SearchMode,
     json_output: bool,
 ) -> anyhow::Result<()> {
-    let engine = Engine::open(settings).await?;
-    let hits = engine.search_with(query, &Access::Everything, k, mode).await?;
-    crate::audit::append(
-        &engine.db,
+    let engine = Engine::open_with(settings, OpenMode::ReadOnly).await?;
+    let hits = engine.search_with(query, &Acl::operator(), k, mode).await?;
+    crate::store::audit::append(
+        engine.store(),
         CLI_ACTOR,
         "search",
         json!({ "query": query, "hits": hits.len() }),
@@ -257,26 +256,27 @@ pub async fn search(
 }
 
 pub async fn ask(settings: Settings, question: &str, json_output: bool) -> anyhow::Result<()> {
-    let engine = Engine::open(settings).await?;
-    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
-    let printer = tokio::spawn(async move {
-        let mut stdout = std::io::stdout();
-        while let Some(event) = receiver.recv().await {
-            match event {
-                AnswerEvent::Sources(hits) => eprintln!("retrieved {} passages; generating…", hits.len()),
-                AnswerEvent::Generating => {}
-                AnswerEvent::Queued { ahead } => eprintln!("waiting for the model: {ahead} questions ahead"),
-                AnswerEvent::Token(piece) => {
-                    let _ = write!(stdout, "{piece}");
-                    let _ = stdout.flush();
-                }
+    let engine = Engine::open_with(settings, OpenMode::ReadOnly).await?;
+    let mut events = engine.answer_stream(Question::new(question, Acl::operator(), CLI_ACTOR));
+    let mut stdout = std::io::stdout();
+    let answer = loop {
+        match events.recv().await {
+            Some(StreamEvent::Progress(AnswerEvent::Sources(hits))) => {
+                eprintln!("retrieved {} passages; generating…", hits.len());
             }
+            Some(StreamEvent::Progress(AnswerEvent::Generating)) => {}
+            Some(StreamEvent::Progress(AnswerEvent::Queued { ahead })) => {
+                eprintln!("waiting for the model: {ahead} questions ahead");
+            }
+            Some(StreamEvent::Progress(AnswerEvent::Token(piece))) => {
+                let _ = write!(stdout, "{piece}");
+                let _ = stdout.flush();
+            }
+            Some(StreamEvent::Done(answer)) => break answer,
+            Some(StreamEvent::Failed(message)) => bail!("{message}"),
+            None => bail!("the answer stream ended early"),
         }
-    });
-    let answer = engine
-        .ask(question, &Access::Everything, CLI_ACTOR, Some(sender))
-        .await?;
-    printer.await?;
+    };
     println!();
     if json_output {
         let citations: Vec<_> = answer
@@ -369,18 +369,19 @@ pub async fn user_add(
     groups: &[String],
     password_stdin: bool,
 ) -> anyhow::Result<()> {
-    let pool = crate::db::open(&settings.database_path()).await?;
+    let role: Role = role.parse()?;
+    let pool = crate::store::Store::open(&settings.database_path()).await?;
     let (password, generated) = if password_stdin {
         (read_password_line()?, false)
     } else {
-        (crate::users::random_password(), true)
+        (crate::store::users::random_password(), true)
     };
-    let user = crate::users::add(&pool, username, &password, role, groups).await?;
-    crate::audit::append(
+    let user = crate::store::users::add(&pool, username, &password, role, groups).await?;
+    crate::store::audit::append(
         &pool,
         CLI_ACTOR,
         "user.add",
-        json!({ "user": username, "role": role, "groups": groups }),
+        json!({ "user": username, "role": role.as_str(), "groups": groups }),
     )
     .await?;
     println!("added {} ({})", user.username, user.role);
@@ -391,8 +392,8 @@ pub async fn user_add(
 }
 
 pub async fn user_list(settings: Settings) -> anyhow::Result<()> {
-    let pool = crate::db::open(&settings.database_path()).await?;
-    for user in crate::users::list(&pool).await? {
+    let pool = crate::store::Store::open(&settings.database_path()).await?;
+    for user in crate::store::users::list(&pool).await? {
         println!(
             "{}\t{}\t{}\t{}",
             user.username,
@@ -405,16 +406,16 @@ pub async fn user_list(settings: Settings) -> anyhow::Result<()> {
 }
 
 pub async fn user_passwd(settings: Settings, username: &str) -> anyhow::Result<()> {
-    let pool = crate::db::open(&settings.database_path()).await?;
-    crate::users::set_password(&pool, username, &read_password_line()?).await?;
-    crate::audit::append(&pool, CLI_ACTOR, "user.passwd", json!({ "user": username })).await?;
+    let pool = crate::store::Store::open(&settings.database_path()).await?;
+    crate::store::users::set_password(&pool, username, &read_password_line()?).await?;
+    crate::store::audit::append(&pool, CLI_ACTOR, "user.passwd", json!({ "user": username })).await?;
     println!("password changed for {username}");
     Ok(())
 }
 
 pub async fn audit_verify(settings: Settings) -> anyhow::Result<()> {
-    let pool = crate::db::open(&settings.database_path()).await?;
-    let rows = crate::audit::verify(&pool).await?;
+    let pool = crate::store::Store::open(&settings.database_path()).await?;
+    let rows = crate::store::audit::verify(&pool).await?;
     println!("audit log intact: {rows} rows verified");
     Ok(())
 }

@@ -48,6 +48,11 @@ impl CachingEmbedder {
         })
     }
 
+    /// Whether nothing is cached yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// Number of cached vectors.
     pub fn len(&self) -> usize {
         self.vectors

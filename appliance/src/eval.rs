@@ -12,14 +12,14 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
+use crate::acl::{Acl, DocumentAccess};
 use anyhow::{Context, bail};
 use clap::Args;
-use retrieval::Access;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use crate::Mode;
+use crate::cli::Mode;
 use crate::embed_cache::CachingEmbedder;
 use crate::engine::{Engine, IngestOptions};
 use crate::settings::{Fusion, Settings};
@@ -227,17 +227,16 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
             let (fusion, weight) = pair
                 .split_once(':')
                 .with_context(|| format!("--sweep entries are FUSION:DENSE_WEIGHT, not {pair:?}"))?;
-            let mut variant = engine.clone();
-            let mut variant_settings = (*engine.settings).clone();
+            let mut variant_settings = engine.settings().clone();
             variant_settings.fusion = match fusion {
                 "rrf" => Fusion::ReciprocalRank,
                 "score" => Fusion::Score,
                 other => bail!("unknown fusion {other:?} (rrf or score)"),
             };
             variant_settings.dense_weight = weight.parse().with_context(|| format!("dense weight in {pair:?}"))?;
-            variant.settings = Arc::new(variant_settings);
+            let variant = engine.with_settings(variant_settings);
             let scores = score_queries(&variant, &judged, &qrels, &args).await?;
-            let mut entry = json!({ "fusion": fusion, "dense_weight": variant.settings.dense_weight });
+            let mut entry = json!({ "fusion": fusion, "dense_weight": variant.settings().dense_weight });
             entry[format!("ndcg_at_{k}")] = json!(scores.ndcg);
             entry[format!("recall_at_{k}")] = json!(scores.recall);
             entry[format!("mrr_at_{k}")] = json!(scores.mrr);
@@ -280,7 +279,7 @@ async fn score_queries(
     for query in judged {
         let started = Instant::now();
         let hits = engine
-            .search_with(&query.text, &Access::Everything, args.k * 3, args.mode.into())
+            .search_with(&query.text, &Acl::operator(), args.k * 3, args.mode.into())
             .await?;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
         let mut seen = HashSet::new();
@@ -333,7 +332,7 @@ async fn index_corpus(settings: &Settings, set: &EvalSet, corpus: &[&CorpusRow])
         ..settings.clone()
     };
     let engine = Engine::open(eval_settings).await?;
-    let models = engine.models.clone();
+    let models = engine.models().clone();
     let cache = tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<CachingEmbedder>> {
         let cache = Arc::new(CachingEmbedder::open(models.embedder()?, &cache_path)?);
         models.install_embedder(cache.clone());
@@ -341,8 +340,7 @@ async fn index_corpus(settings: &Settings, set: &EvalSet, corpus: &[&CorpusRow])
     })
     .await??;
     let options = IngestOptions {
-        groups: Vec::new(),
-        public: true,
+        access: DocumentAccess::new(Vec::new(), true),
         actor: "eval".to_owned(),
     };
     let cached_before = cache.len();
@@ -438,14 +436,20 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
     }
     if let Some(path) = &args.system_prompt {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        crate::site_texts::save(&engine.db, crate::site_texts::Kind::SystemPrompt, text.trim(), "eval").await?;
+        crate::store::site_texts::save(
+            engine.store(),
+            crate::store::site_texts::Kind::SystemPrompt,
+            text.trim(),
+            "eval",
+        )
+        .await?;
     }
 
     let (mut contains, mut refused, mut cited, mut cited_gold) = (0usize, 0usize, 0usize, 0usize);
     let (mut first_token_ms, mut decode_rates) = (Vec::new(), Vec::new());
     let mut refusal_reasons: HashMap<String, usize> = HashMap::new();
     for (number, query) in judged.iter().enumerate() {
-        let answer = engine.ask(&query.text, &Access::Everything, "eval", None).await?;
+        let answer = engine.ask(&query.text, &Acl::operator(), "eval", None).await?;
         let gold = &qrels[&query.id];
         if answer.refused {
             refused += 1;
@@ -505,7 +509,7 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
 async fn calibrate(engine: &Engine, judged: &[&QueryRow], args: &AnswersArgs, documents: usize) -> anyhow::Result<()> {
     let mut scores = Vec::with_capacity(judged.len());
     for query in judged {
-        scores.push(engine.evidence(&query.text, &Access::Everything).await?.1 as f64);
+        scores.push(engine.evidence(&query.text, &Acl::operator()).await?.1 as f64);
     }
     scores.sort_by(f64::total_cmp);
     let refused_below: serde_json::Map<String, Value> = (2..=16)

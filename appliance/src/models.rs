@@ -23,11 +23,16 @@ pub const PREPARED_GENERATOR_FILE: &str = "qwen2.5-coder-0.5b-instruct.q8.gguf";
 const FIX_HINT: &str = "run `scripts/fetch-models.sh MODELS_DIR` (or copy a verified models directory)";
 
 /// Lazily loaded models shared by the CLI and the server.
+///
+/// Every generator, local, remote or given, is served through one [`QueuedGenerator`]:
+/// one generation at a time, waiting callers told their position.
 pub struct Models {
     dir: PathBuf,
     embedder_options: E5Options,
     generator_file: Option<String>,
     remote: Option<RemoteConfig>,
+    /// Given parts never fall back to loading files (tests, benchmarks).
+    preloaded: bool,
     embedder: Mutex<Option<Arc<dyn Embedder>>>,
     generator: Mutex<Option<Arc<dyn Generator>>>,
 }
@@ -44,8 +49,23 @@ impl Models {
             embedder_options,
             generator_file: generator_file.map(str::to_owned),
             remote,
+            preloaded: false,
             embedder: Mutex::new(None),
             generator: Mutex::new(None),
+        }
+    }
+
+    /// Models given rather than loaded: `generator` `None` means there is none, so
+    /// answers are extracts.
+    pub fn preloaded(embedder: Arc<dyn Embedder>, generator: Option<Box<dyn Generator>>) -> Self {
+        Self {
+            dir: PathBuf::new(),
+            embedder_options: E5Options::default(),
+            generator_file: None,
+            remote: None,
+            preloaded: true,
+            embedder: Mutex::new(Some(embedder)),
+            generator: Mutex::new(generator.map(queued)),
         }
     }
 
@@ -54,6 +74,9 @@ impl Models {
         let mut slot = self.embedder.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         if let Some(embedder) = slot.as_ref() {
             return Ok(embedder.clone());
+        }
+        if self.preloaded {
+            bail!("no embedder was given");
         }
         let path = self.dir.join(EMBEDDER_FILE);
         let embedder: Arc<dyn Embedder> = Arc::new(
@@ -75,8 +98,11 @@ impl Models {
         if let Some(generator) = slot.as_ref() {
             return Ok(generator.clone());
         }
+        if self.preloaded {
+            bail!("no answer generator is configured");
+        }
         if let Some(remote) = &self.remote {
-            let generator: Arc<dyn Generator> = Arc::new(QueuedGenerator::new(RemoteGenerator::new(remote.clone())));
+            let generator = queued(Box::new(RemoteGenerator::new(remote.clone())));
             *slot = Some(generator.clone());
             return Ok(generator);
         }
@@ -85,11 +111,16 @@ impl Models {
             None if self.dir.join(PREPARED_GENERATOR_FILE).exists() => self.dir.join(PREPARED_GENERATOR_FILE),
             None => self.dir.join(GENERATOR_FILE),
         };
-        let generator: Arc<dyn Generator> =
-            Arc::new(LocalGenerator::load(&path).with_context(|| format!("loading the generator; {FIX_HINT}"))?);
+        let local = LocalGenerator::load(&path).with_context(|| format!("loading the generator; {FIX_HINT}"))?;
+        let generator = queued(Box::new(local));
         *slot = Some(generator.clone());
         Ok(generator)
     }
+}
+
+/// The one way a generator reaches the engine: behind the fair queue.
+fn queued(generator: Box<dyn Generator>) -> Arc<dyn Generator> {
+    Arc::new(QueuedGenerator::boxed(generator))
 }
 
 #[derive(Debug, Deserialize, serde::Serialize)]

@@ -1,10 +1,12 @@
 //! Run-time settings: where data and models live, and the knobs of ingest and answering.
 //!
-//! Compiled-in defaults, overridden by `APPLIANCE__KEY` environment variables (for example
-//! `APPLIANCE__ANSWER_PASSAGES=3`). Unknown `APPLIANCE__` keys are an error, so a typo
-//! never silently does nothing.
+//! Layered: compiled-in defaults, then a TOML file (`--config FILE` or `APPLIANCE_CONFIG`,
+//! one `key = value` per setting, named as below), then `APPLIANCE__KEY` environment
+//! variables (for example `APPLIANCE__ANSWER_PASSAGES=3`). Every value is validated once at
+//! start; unknown keys in either place are an error, so a typo never silently does nothing.
+//! The fields of [`Settings`] are the one list of settings, with their documentation.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 
@@ -100,8 +102,54 @@ impl std::fmt::Debug for Secret {
 }
 
 impl Settings {
+    /// The defaults overridden by `APPLIANCE__` environment variables.
     pub fn new(data_dir: PathBuf, models_dir: PathBuf) -> anyhow::Result<Self> {
-        let mut settings = Self {
+        Self::load(data_dir, models_dir, None)
+    }
+
+    /// The defaults, overridden by the TOML file at `config` (when given), then by
+    /// `APPLIANCE__` environment variables.
+    pub fn load(data_dir: PathBuf, models_dir: PathBuf, config: Option<&Path>) -> anyhow::Result<Self> {
+        let mut settings = Self::defaults(data_dir, models_dir);
+        if let Some(path) = config {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("reading the configuration file {}", path.display()))?;
+            settings
+                .apply_toml(&text)
+                .with_context(|| format!("in the configuration file {}", path.display()))?;
+        }
+        for (key, value) in std::env::vars() {
+            let Some(name) = key.strip_prefix("APPLIANCE__") else {
+                continue;
+            };
+            settings
+                .set(&name.to_lowercase(), &value)
+                .with_context(|| format!("environment variable {key}"))?;
+        }
+        Ok(settings)
+    }
+
+    /// Applies every `key = value` of a TOML document; nested tables are not settings.
+    fn apply_toml(&mut self, text: &str) -> anyhow::Result<()> {
+        let table: toml::Table = text.parse().context("not valid TOML")?;
+        for (key, value) in table {
+            let value = match value {
+                toml::Value::String(text) => text,
+                toml::Value::Integer(number) => number.to_string(),
+                toml::Value::Float(number) => number.to_string(),
+                toml::Value::Boolean(flag) => flag.to_string(),
+                other => bail!(
+                    "setting {key:?} must be a string, number or boolean, not {}",
+                    other.type_str()
+                ),
+            };
+            self.set(&key, &value).with_context(|| format!("setting {key:?}"))?;
+        }
+        Ok(())
+    }
+
+    fn defaults(data_dir: PathBuf, models_dir: PathBuf) -> Self {
+        Self {
             data_dir,
             models_dir,
             chunk_max_tokens: 200,
@@ -137,16 +185,7 @@ impl Settings {
             qdrant_collection: "chunks".to_owned(),
             qdrant_shards: 1,
             qdrant_replication: 1,
-        };
-        for (key, value) in std::env::vars() {
-            let Some(name) = key.strip_prefix("APPLIANCE__") else {
-                continue;
-            };
-            settings
-                .set(&name.to_lowercase(), &value)
-                .with_context(|| format!("environment variable {key}"))?;
         }
-        Ok(settings)
     }
 
     fn set(&mut self, name: &str, value: &str) -> anyhow::Result<()> {
@@ -155,6 +194,13 @@ impl Settings {
                 .parse()
                 .ok()
                 .with_context(|| format!("{value:?} is not a valid number"))
+        }
+        fn flag(value: &str) -> anyhow::Result<bool> {
+            match value {
+                "1" | "true" | "yes" => Ok(true),
+                "0" | "false" | "no" => Ok(false),
+                other => bail!("{other:?} is not true or false"),
+            }
         }
         match name {
             "chunk_max_tokens" => self.chunk_max_tokens = number(value)?,
@@ -175,7 +221,7 @@ impl Settings {
             "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,
             "refuse_below_evidence" => self.refuse_below_evidence = number(value)?,
             "generator_wait_seconds" => self.generator_wait_seconds = number(value)?,
-            "embedder_quantized" => self.embedder_quantized = matches!(value, "1" | "true" | "yes"),
+            "embedder_quantized" => self.embedder_quantized = flag(value)?,
             "generator_file" => self.generator_file = Some(value.to_owned()),
             "generator_url" => self.generator_url = Some(value.to_owned()),
             "generator_model" => self.generator_model = value.to_owned(),
@@ -195,7 +241,7 @@ impl Settings {
             "qdrant_collection" => self.qdrant_collection = value.to_owned(),
             "qdrant_shards" => self.qdrant_shards = number(value)?,
             "qdrant_replication" => self.qdrant_replication = number(value)?,
-            "secure_cookies" => self.secure_cookies = matches!(value, "1" | "true" | "yes"),
+            "secure_cookies" => self.secure_cookies = flag(value)?,
             "ingest_workers" => self.ingest_workers = number::<usize>(value)?.max(1),
             other => bail!("unknown setting {other:?}"),
         }
@@ -254,5 +300,60 @@ mod tests {
         assert!(settings.set("answer_passages", "three").is_err());
         settings.set("generator_api_key", "hunter2").unwrap();
         assert!(!format!("{settings:?}").contains("hunter2"));
+        assert!(settings.set("secure_cookies", "maybe").is_err());
+    }
+
+    /// `appliance.example.toml` lists every setting `set` knows, each with a valid default.
+    #[test]
+    fn the_example_configuration_documents_every_setting() {
+        let example = include_str!("../../appliance.example.toml");
+        let source = include_str!("settings.rs");
+        // The arms of `set`'s match, one setting each, at its indentation.
+        let known: Vec<&str> = source
+            .lines()
+            .filter_map(|line| {
+                line.strip_prefix("            \"")?
+                    .split_once("\" =>")
+                    .map(|(name, _)| name)
+            })
+            .collect();
+        assert!(known.len() > 25, "{known:?}");
+        let mut settings = Settings::new("d".into(), "m".into()).unwrap();
+        let mut documented = Vec::new();
+        for line in example.lines() {
+            let Some((name, value)) = line.strip_prefix("# ").and_then(|line| line.split_once(" = ")) else {
+                continue;
+            };
+            documented.push(name);
+            if !value.contains("unset by default") {
+                settings
+                    .apply_toml(&format!("{name} = {value}"))
+                    .unwrap_or_else(|error| panic!("{name}: {error:#}"));
+            }
+        }
+        for name in &known {
+            assert!(documented.contains(name), "{name} is not in appliance.example.toml");
+        }
+        assert_eq!(documented.len(), known.len(), "{documented:?}");
+    }
+
+    #[test]
+    fn a_configuration_file_sets_values_and_rejects_unknown_keys() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("appliance.toml");
+        std::fs::write(&path, "answer_passages = 3\nfusion = \"rrf\"\nsecure_cookies = true\n").unwrap();
+        let settings = Settings::load("d".into(), "m".into(), Some(&path)).unwrap();
+        assert_eq!((settings.answer_passages, settings.fusion), (3, Fusion::ReciprocalRank));
+        assert!(settings.secure_cookies);
+        std::fs::write(&path, "answer_pasages = 3\n").unwrap();
+        let error = format!("{:#}", Settings::load("d".into(), "m".into(), Some(&path)).unwrap_err());
+        assert!(
+            error.contains("unknown setting") && error.contains("appliance.toml"),
+            "{error}"
+        );
+        std::fs::write(&path, "answer_passages = [3]\n").unwrap();
+        assert!(Settings::load("d".into(), "m".into(), Some(&path)).is_err());
+        std::fs::write(&path, "answer_passages = \n").unwrap();
+        assert!(Settings::load("d".into(), "m".into(), Some(&path)).is_err());
     }
 }

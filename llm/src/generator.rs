@@ -357,6 +357,28 @@ const RELEVANCE_PROMPT: &str =
 const REPEAT_PENALTY: f32 = 1.1;
 const REPEAT_WINDOW: usize = 64;
 
+impl<G: Generator + ?Sized> Generator for Box<G> {
+    fn generate(
+        &self,
+        request: &GenerationRequest,
+        on_event: &mut dyn FnMut(GenerationEvent<'_>) -> bool,
+    ) -> Result<GenerationStats> {
+        (**self).generate(request, on_event)
+    }
+
+    fn relevance(&self, question: &str, passage: &str) -> Result<Option<f32>> {
+        (**self).relevance(question, passage)
+    }
+
+    fn count_tokens(&self, text: &str) -> usize {
+        (**self).count_tokens(text)
+    }
+
+    fn model_id(&self) -> &str {
+        (**self).model_id()
+    }
+}
+
 impl Generator for LocalGenerator {
     fn generate(
         &self,

@@ -94,6 +94,16 @@ pub struct QueuedGenerator<G> {
     queue: FairQueue,
 }
 
+impl<G: Generator + ?Sized> QueuedGenerator<Box<G>> {
+    /// Queues a generator already behind a pointer (`Box<dyn Generator>`).
+    pub fn boxed(inner: Box<G>) -> Self {
+        Self {
+            inner,
+            queue: FairQueue::default(),
+        }
+    }
+}
+
 impl<G: Generator> QueuedGenerator<G> {
     pub fn new(inner: G) -> Self {
         Self {

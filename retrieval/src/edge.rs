@@ -27,6 +27,8 @@ pub struct EdgeVectorStore {
     dimension: usize,
     /// Serialises updates, flushes and optimisation (qdrant-edge's flush panics otherwise).
     write_lock: Mutex<()>,
+    /// Opened beside another process that writes: every write fails.
+    read_only: bool,
 }
 
 impl std::fmt::Debug for EdgeVectorStore {
@@ -49,6 +51,17 @@ fn json_path(path: &str) -> JsonPath {
 impl EdgeVectorStore {
     /// Opens the shard in `directory`, creating it with cosine vectors of `dimension`.
     pub fn open(directory: &Path, dimension: usize) -> Result<Self> {
+        Self::load(directory, dimension, false)
+    }
+
+    /// Opens the store for searching only, beside a process that writes it (a running
+    /// server): nothing is written, not even the payload indexes, so searches filter by
+    /// scanning payloads. They see what the writer had flushed when this opened.
+    pub fn open_read_only(directory: &Path, dimension: usize) -> Result<Self> {
+        Self::load(directory, dimension, true)
+    }
+
+    fn load(directory: &Path, dimension: usize, read_only: bool) -> Result<Self> {
         std::fs::create_dir_all(directory)?;
         let config = EdgeConfig::builder()
             .vector(
@@ -56,12 +69,24 @@ impl EdgeVectorStore {
                 EdgeVectorParams::builder(dimension, Distance::Cosine).build(),
             )
             .build();
-        let shard = EdgeShard::load(directory, Some(config)).map_err(edge_error)?;
+        let shard = EdgeShard::load(directory, Some(config)).map_err(|error| {
+            // qdrant-edge locks its write-ahead log: another process has the store open.
+            let message = error.to_string();
+            if message.contains("WAL") && message.contains("WouldBlock") {
+                Error::Locked
+            } else {
+                edge_error(error)
+            }
+        })?;
         let store = Self {
             shard,
             dimension,
             write_lock: Mutex::new(()),
+            read_only,
         };
+        if read_only {
+            return Ok(store);
+        }
         // Indexes are not persisted by qdrant-edge 0.7: declare them on every open.
         for field in [DOCUMENT_FIELD, ACCESS_FIELD] {
             store.update(UpdateOperation::FieldIndexOperation(FieldIndexOperations::CreateIndex(
@@ -75,6 +100,9 @@ impl EdgeVectorStore {
     }
 
     fn update(&self, operation: UpdateOperation) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.shard.update(operation).map_err(edge_error)?;
         self.shard.flush();
@@ -191,6 +219,9 @@ impl VectorStore for EdgeVectorStore {
     }
 
     fn optimize(&self) -> Result<()> {
+        if self.read_only {
+            return Err(Error::ReadOnly);
+        }
         let _guard = self.write_lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         self.shard.optimize().map_err(edge_error)?;
         self.shard.flush();

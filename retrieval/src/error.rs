@@ -19,6 +19,13 @@ pub enum Error {
     /// A vector has the wrong length for the store.
     #[error("vector has {actual} dimensions, the store expects {expected}")]
     InvalidVector { expected: usize, actual: usize },
+    /// Another process holds this index (a running server). The keyword index can still be
+    /// opened read-only beside it; qdrant-edge cannot be opened at all.
+    #[error("the index is locked by another process (is a server running on this data directory?)")]
+    Locked,
+    /// A write to an index opened read-only.
+    #[error("the index was opened read-only")]
+    ReadOnly,
     /// Reading or writing the store's files failed.
     #[error("i/o: {0}")]
     Io(#[from] std::io::Error),

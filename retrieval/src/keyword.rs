@@ -18,7 +18,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 use crate::tokenizer::{ANALYZER_NAME, analyzer, token_texts};
-use crate::{Access, Result, ScoredChunk};
+use crate::{Access, Error, Result, ScoredChunk};
 
 /// A chunk as the keyword index sees it.
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +42,8 @@ struct Fields {
 pub struct KeywordIndex {
     index: Index,
     reader: IndexReader,
-    writer: Mutex<IndexWriter>,
+    /// `None` when opened read-only, beside a process that holds the writer.
+    writer: Mutex<Option<IndexWriter>>,
     fields: Fields,
     analyzer: Mutex<TextAnalyzer>,
 }
@@ -80,22 +81,44 @@ fn schema() -> (Schema, Fields) {
 
 impl KeywordIndex {
     /// Opens (or creates) the index in `directory`; `extra_words` is the domain dictionary.
+    ///
+    /// Only one process may write an index: when another holds it (a running server),
+    /// this fails with [`Error::Locked`] and [`KeywordIndex::open_read_only`] still works.
     pub fn open(directory: &Path, extra_words: &[String]) -> Result<Self> {
         std::fs::create_dir_all(directory)?;
         let (schema, fields) = schema();
         let index = Index::open_or_create(MmapDirectory::open(directory)?, schema)?;
-        Self::from_index(index, fields, extra_words)
+        Self::from_index(index, fields, extra_words, true)
+    }
+
+    /// Opens the index in `directory` for searching only; writes fail with
+    /// [`Error::ReadOnly`]. Searches see what the writer had committed when this opened.
+    pub fn open_read_only(directory: &Path, extra_words: &[String]) -> Result<Self> {
+        std::fs::create_dir_all(directory)?;
+        let (schema, fields) = schema();
+        let index = Index::open_or_create(MmapDirectory::open(directory)?, schema)?;
+        Self::from_index(index, fields, extra_words, false)
     }
 
     /// A throw-away index in memory (tests, evaluation).
     pub fn in_memory(extra_words: &[String]) -> Result<Self> {
         let (schema, fields) = schema();
-        Self::from_index(Index::create_in_ram(schema), fields, extra_words)
+        Self::from_index(Index::create_in_ram(schema), fields, extra_words, true)
     }
 
-    fn from_index(index: Index, fields: Fields, extra_words: &[String]) -> Result<Self> {
+    fn from_index(index: Index, fields: Fields, extra_words: &[String], writable: bool) -> Result<Self> {
         index.tokenizers().register(ANALYZER_NAME, analyzer(extra_words));
-        let writer = index.writer_with_num_threads(1, WRITER_MEMORY_BYTES)?;
+        let writer = if writable {
+            match index.writer_with_num_threads(1, WRITER_MEMORY_BYTES) {
+                Ok(writer) => Some(writer),
+                Err(tantivy::TantivyError::LockFailure(tantivy::directory::error::LockError::LockBusy, _)) => {
+                    return Err(Error::Locked);
+                }
+                Err(error) => return Err(error.into()),
+            }
+        } else {
+            None
+        };
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         Ok(Self {
             index,
@@ -109,13 +132,14 @@ impl KeywordIndex {
     /// Replaces all chunks of `document` with `chunks` in one commit: a searcher sees
     /// either the old chunks or the new ones, never both or neither.
     pub fn replace_document(&self, document: &str, chunks: &[KeywordChunk]) -> Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
         writer.delete_term(Term::from_field_text(self.fields.document, document));
         for chunk in chunks {
             writer.add_document(self.tantivy_document(chunk))?;
         }
         writer.commit()?;
-        drop(writer);
+        drop(guard);
         self.reader.reload()?;
         Ok(())
     }
@@ -123,13 +147,14 @@ impl KeywordIndex {
     /// Adds `chunks`, first removing any stored chunk with the same id (so a retried write
     /// never duplicates), in one commit.
     pub fn add_chunks(&self, chunks: &[KeywordChunk]) -> Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
         for chunk in chunks {
             writer.delete_term(Term::from_field_u64(self.fields.chunk_id, chunk.chunk_id));
             writer.add_document(self.tantivy_document(chunk))?;
         }
         writer.commit()?;
-        drop(writer);
+        drop(guard);
         self.reader.reload()?;
         Ok(())
     }
@@ -139,7 +164,8 @@ impl KeywordIndex {
     /// searcher sees either the old index or the new one. Queries use the new dictionary
     /// from the moment the commit is visible.
     pub fn rebuild(&self, extra_words: &[String], chunks: &[KeywordChunk]) -> Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
         writer.commit()?;
         // Segment writers take the analyzer from the index's registry when they start,
         // which happens after the commit above.
@@ -149,7 +175,7 @@ impl KeywordIndex {
             writer.add_document(self.tantivy_document(chunk))?;
         }
         writer.commit()?;
-        drop(writer);
+        drop(guard);
         self.reader.reload()?;
         *self.analyzer.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = analyzer(extra_words);
         Ok(())
@@ -157,12 +183,13 @@ impl KeywordIndex {
 
     /// Removes the chunks with these ids, in one commit.
     pub fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()> {
-        let mut writer = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut guard = self.writer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let writer = guard.as_mut().ok_or(Error::ReadOnly)?;
         for chunk_id in chunk_ids {
             writer.delete_term(Term::from_field_u64(self.fields.chunk_id, *chunk_id));
         }
         writer.commit()?;
-        drop(writer);
+        drop(guard);
         self.reader.reload()?;
         Ok(())
     }
@@ -324,6 +351,19 @@ mod tests {
             .collect();
         ids.sort();
         ids
+    }
+
+    #[test]
+    fn a_second_writer_is_refused_but_a_reader_opens_beside_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let writer = KeywordIndex::open(directory.path(), &[]).unwrap();
+        writer
+            .add_chunks(&[chunk(1, "d", "systemd starts units", &[])])
+            .unwrap();
+        assert!(matches!(KeywordIndex::open(directory.path(), &[]), Err(Error::Locked)));
+        let reader = KeywordIndex::open_read_only(directory.path(), &[]).unwrap();
+        assert_eq!(ids(&reader, "systemd", &Access::Everything), vec![1]);
+        assert!(matches!(reader.delete_chunks(&[1]), Err(Error::ReadOnly)));
     }
 
     #[test]

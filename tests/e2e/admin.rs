@@ -470,7 +470,7 @@ fn tokens_openai_api_conversations_and_session_security() {
 fn an_upload_interrupted_by_a_crash_finishes_after_restart() {
     let data = tempfile::tempdir().unwrap();
     let admin_password = add_user(data.path(), "admin", "admin", &[]);
-    let thesis = std::fs::read(super::shared_docs().join("pdf/fduthesis-en.pdf")).unwrap();
+    let thesis = std::fs::read(super::demo_docs().join("fduthesis-en.pdf")).unwrap();
     let server = start(data.path());
     let client = agent();
     let admin = login(&client, &server.base, "admin", &admin_password);

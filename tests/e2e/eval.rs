@@ -1,12 +1,13 @@
-//! `appliance eval retrieval` on a small slice of a shared evaluation set: the harness runs,
+//! `appliance eval retrieval` on a small slice of an evaluation set: the harness runs,
 //! prints the documented JSON, finds the relevant paragraphs, and its vector cache makes the
-//! second run embed nothing.
+//! second run embed nothing. The slices are committed in `tests/fixtures/eval/` (see its
+//! README for their provenance and licence).
 
 use std::collections::HashSet;
 
-use super::{appliance, last_json_line, shared_docs};
+use super::{appliance, eval_fixtures, last_json_line};
 
-/// The first `documents` documents of a shared set and up to `judgements` of its dev
+/// The first `documents` documents of a committed set and up to `judgements` of its dev
 /// judgements on them, written to a scratch directory.
 struct Slice {
     work: tempfile::TempDir,
@@ -17,9 +18,10 @@ struct Slice {
 }
 
 fn slice(set: &str, documents: usize, judgements: usize) -> Slice {
-    let set = shared_docs().join("..").join(set);
+    let set = eval_fixtures().join(set);
     let corpus = std::fs::read_to_string(set.join("corpus.jsonl")).unwrap();
     let kept: Vec<&str> = corpus.lines().take(documents).collect();
+    assert_eq!(kept.len(), documents, "{} has fewer documents", set.display());
     let kept_ids: HashSet<String> = kept
         .iter()
         .map(|line| {

@@ -1,13 +1,15 @@
 //! End-to-end tests: the real `appliance` binary, the real models, real documents.
 //!
 //! The binary is `$APPLIANCE_BIN`, else `target/debug/appliance` (build the workspace
-//! first: `.ci/run` does). Models come from `$APPLIANCE_MODELS_DIR`, else `models/`; the
-//! documents from `../shared/eval/docs` (tests that need them fail loudly if it is absent).
+//! first: `.ci/run` does). Models come from `$APPLIANCE_MODELS_DIR`, else `models/`. The
+//! documents and evaluation data are committed: the demo knowledge base in `demo/` (see
+//! `demo/LICENSES.md`) and evaluation-set slices in `tests/fixtures/eval/`.
 
 mod admin;
 mod browser;
 mod cli;
 mod eval;
+mod lock;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -41,14 +43,14 @@ pub fn models_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("models"))
 }
 
-pub fn shared_docs() -> PathBuf {
-    let docs = workspace_root().join("../shared/eval/docs");
-    assert!(
-        docs.exists(),
-        "{} is missing: the end-to-end tests need the shared documents",
-        docs.display()
-    );
-    docs
+/// The demo knowledge base, `demo/`: real documents whose content the tests know.
+pub fn demo_docs() -> PathBuf {
+    workspace_root().join("demo")
+}
+
+/// Slices of the evaluation sets, `tests/fixtures/eval/<set>/` (see its README).
+pub fn eval_fixtures() -> PathBuf {
+    workspace_root().join("tests/fixtures/eval")
 }
 
 /// Runs the binary with `args` on `data_dir`, failing the test on a non-zero exit.

@@ -1,51 +1,101 @@
-//! The engine: storage, indexes and models wired together. The CLI and the HTTP server
-//! both drive it; neither knows how documents become chunks or how answers are grounded.
+//! The engine: the store, both indexes and the models wired together. The command line and
+//! the HTTP server both drive it; neither knows how documents become chunks or how answers
+//! are grounded.
 //!
-//! Blocking work (parsing, embedding, index writes, generation) runs on blocking threads so
-//! the async runtime stays responsive.
+//! Its parts are handed in ([`Parts`]): a store, a keyword index, a vector store and the
+//! models as trait objects, so tests drive it with a fake embedder, a scripted generator
+//! and the in-memory vector store. [`Engine::open`] builds the real ones from settings.
+//!
+//! Split by use case: `jobs` (the ingest queue), `indexing` (a version into both indexes),
+//! `documents` (uploads, deletion, permissions), `search`, `answer`, `citing` and `stream`
+//! (the answer events every front end reads).
+//! Blocking work (parsing, hashing, embedding, index writes, generation) runs on blocking
+//! threads so the async runtime stays responsive.
 
 mod answer;
-mod ingest;
+mod citing;
+mod documents;
+mod indexing;
+mod jobs;
 mod search;
+mod stream;
 
 use std::sync::Arc;
 
 use anyhow::Context;
 use llm::e5::E5Options;
 use llm::prompt::DEFAULT_SYSTEM_PROMPT;
-use retrieval::KeywordChunk;
-use retrieval::access::chunk_tokens;
 use retrieval::{EdgeVectorStore, KeywordIndex, QdrantConfig, QdrantVectorStore, VectorStore};
-use sqlx::{Row, SqlitePool};
 
-pub use answer::AnswerEvent;
-pub use ingest::IngestOptions;
-pub use search::{Hit, SearchMode};
+pub use answer::{Answer, AnswerEvent, Citation};
+pub use documents::QueuedUpload;
+pub use indexing::{IngestOptions, IngestOutcome, IngestStatus};
+pub use search::{Hit, SearchMode, snippet};
+pub use stream::{Question, StreamEvent};
 
 use crate::models::Models;
 use crate::settings::Settings;
-use crate::site_texts::{Kind, SiteText};
+use crate::store::Store;
+use crate::store::site_texts::{Kind, SiteText};
+use crate::{Error, Result};
+
+/// What an engine is made of.
+pub struct Parts {
+    pub settings: Settings,
+    pub store: Store,
+    pub keyword: KeywordIndex,
+    pub vectors: Arc<dyn VectorStore>,
+    pub models: Models,
+}
 
 /// Everything a request needs, cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    pub settings: Arc<Settings>,
-    pub db: SqlitePool,
-    pub keyword: Arc<KeywordIndex>,
-    pub vectors: Arc<dyn VectorStore>,
-    pub models: Arc<Models>,
+    settings: Arc<Settings>,
+    store: Store,
+    keyword: Arc<KeywordIndex>,
+    vectors: Arc<dyn VectorStore>,
+    models: Arc<Models>,
     /// Parse untrusted files in a limited child process (`None`: in this process).
-    pub child_parser: Option<crate::isolate::ChildParser>,
+    child_parser: Option<crate::isolate::ChildParser>,
     /// Wakes the ingest workers when a job is queued.
-    pub jobs_queued: Arc<tokio::sync::Notify>,
+    jobs_queued: Arc<tokio::sync::Notify>,
+}
+
+/// How a command opens a data directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// Owns the indexes: fails with [`Error::DataDirectoryBusy`] while a server runs.
+    Write,
+    /// Searches and answers only; works beside a running server.
+    ReadOnly,
 }
 
 impl Engine {
-    /// Opens the data directory: database, keyword index and vector store.
-    pub async fn open(settings: Settings) -> anyhow::Result<Self> {
+    /// An engine over the given parts.
+    pub fn from_parts(parts: Parts) -> Self {
+        Self {
+            settings: Arc::new(parts.settings),
+            store: parts.store,
+            keyword: Arc::new(parts.keyword),
+            vectors: parts.vectors,
+            models: Arc::new(parts.models),
+            child_parser: None,
+            jobs_queued: Arc::new(tokio::sync::Notify::new()),
+        }
+    }
+
+    /// Opens the data directory for writing: database, keyword index and vector store.
+    pub async fn open(settings: Settings) -> Result<Self> {
+        Self::open_with(settings, OpenMode::Write).await
+    }
+
+    /// Opens the data directory; [`OpenMode::ReadOnly`] leaves the indexes to the process
+    /// that writes them (the audit log is still appended to: SQLite takes turns).
+    pub async fn open_with(settings: Settings, mode: OpenMode) -> Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
-        let db = crate::db::open(&settings.database_path()).await?;
+        let store = Store::open(&settings.database_path()).await?;
         let keyword_dir = settings.keyword_dir();
         let vector_dir = settings.vector_dir();
         let qdrant = match settings.vector_store.as_str() {
@@ -61,15 +111,40 @@ impl Engine {
             }),
             _ => None,
         };
-        let dictionary = crate::site_texts::current(&db, Kind::DomainDictionary, "").await?;
-        let words = crate::site_texts::dictionary_words(&dictionary.text);
-        let (keyword, vectors) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
-            let keyword = KeywordIndex::open(&keyword_dir, &words).context("opening the keyword index")?;
+        let dictionary = crate::store::site_texts::current(&store, Kind::DomainDictionary, "").await?;
+        let words = crate::store::site_texts::dictionary_words(&dictionary.text);
+        let data_dir = settings.data_dir.display().to_string();
+        let (keyword, vectors) = tokio::task::spawn_blocking(move || -> Result<_> {
+            let keyword = match mode {
+                OpenMode::Write => match KeywordIndex::open(&keyword_dir, &words) {
+                    Err(retrieval::Error::Locked) => return Err(Error::DataDirectoryBusy(data_dir)),
+                    other => other.context("opening the keyword index")?,
+                },
+                OpenMode::ReadOnly => {
+                    KeywordIndex::open_read_only(&keyword_dir, &words).context("opening the keyword index read-only")?
+                }
+            };
+            let read_only = mode == OpenMode::ReadOnly;
             let vectors: Arc<dyn VectorStore> = match qdrant {
                 Some(config) => Arc::new(
                     QdrantVectorStore::connect(&config, EMBEDDING_DIMENSION)
                         .with_context(|| format!("connecting to Qdrant at {}", config.url))?,
                 ),
+                None if read_only => match EdgeVectorStore::open_read_only(&vector_dir, EMBEDDING_DIMENSION) {
+                    Ok(store) => Arc::new(store),
+                    Err(retrieval::Error::Locked) => {
+                        tracing::warn!(
+                            "a server is running on this data directory and holds the vector index: \
+                             searching by keywords only"
+                        );
+                        Arc::new(HeldElsewhere)
+                    }
+                    Err(error) => {
+                        return Err(anyhow::Error::from(error)
+                            .context("opening the vector store read-only")
+                            .into());
+                    }
+                },
                 None => Arc::new(
                     EdgeVectorStore::open(&vector_dir, EMBEDDING_DIMENSION).context("opening the vector store")?,
                 ),
@@ -90,54 +165,89 @@ impl Engine {
                 timeout: std::time::Duration::from_secs(300),
             }),
         );
-        Ok(Self {
-            settings: Arc::new(settings),
-            db,
-            keyword: Arc::new(keyword),
+        Ok(Self::from_parts(Parts {
+            settings,
+            store,
+            keyword,
             vectors,
-            models: Arc::new(models),
-            child_parser: None,
-            jobs_queued: Arc::new(tokio::sync::Notify::new()),
-        })
+            models,
+        }))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// The same engine with other settings (evaluation sweeps).
+    pub fn with_settings(&self, settings: Settings) -> Self {
+        Self {
+            settings: Arc::new(settings),
+            ..self.clone()
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn models(&self) -> &Arc<Models> {
+        &self.models
+    }
+
+    /// The terms the keyword index makes of `query` (for highlighting).
+    pub fn query_terms(&self, query: &str) -> Vec<String> {
+        self.keyword.tokens(query)
+    }
+
+    /// Chunks in the keyword index.
+    pub fn indexed_chunks(&self) -> u64 {
+        self.keyword.count()
     }
 
     /// The system prompt in force (the built-in one until an admin saves another).
-    pub async fn system_prompt(&self) -> anyhow::Result<SiteText> {
-        crate::site_texts::current(&self.db, Kind::SystemPrompt, DEFAULT_SYSTEM_PROMPT).await
-    }
-
-    /// Re-analyses every chunk in the keyword index with the domain dictionary `words`
-    /// (after an admin changed it). Returns the number of chunks indexed. Vectors are
-    /// untouched: the dictionary only changes how text is cut into words.
-    pub async fn rebuild_keyword_index(&self, words: Vec<String>) -> anyhow::Result<usize> {
-        let rows = sqlx::query(
-            "SELECT chunks.id, chunks.text, chunks.document_id, documents.title, documents.groups_json,              documents.public FROM chunks JOIN documents ON documents.id = chunks.document_id",
-        )
-        .fetch_all(&self.db)
-        .await?;
-        let chunks: Vec<KeywordChunk> = rows
-            .iter()
-            .map(|row| {
-                let groups: Vec<String> = serde_json::from_str(row.get::<&str, _>("groups_json")).unwrap_or_default();
-                KeywordChunk {
-                    chunk_id: row.get::<i64, _>("id") as u64,
-                    document: row.get("document_id"),
-                    title: row.get("title"),
-                    text: row.get("text"),
-                    access: chunk_tokens(&groups, row.get("public")),
-                }
-            })
-            .collect();
-        let count = chunks.len();
-        let keyword = self.keyword.clone();
-        tokio::task::spawn_blocking(move || keyword.rebuild(&words, &chunks)).await??;
-        Ok(count)
+    pub async fn system_prompt(&self) -> Result<SiteText> {
+        Ok(crate::store::site_texts::current(&self.store, Kind::SystemPrompt, DEFAULT_SYSTEM_PROMPT).await?)
     }
 
     /// Parses uploads in a child process with memory and CPU limits from now on.
     pub fn isolate_parsing(mut self) -> Self {
         self.child_parser = crate::isolate::ChildParser::for_current_exe(&self.settings);
         self
+    }
+}
+
+/// The vector store of a data directory whose server holds it: qdrant-edge cannot be
+/// opened beside its owner, so searches find nothing densely (hybrid search becomes
+/// keyword search) and writes fail.
+struct HeldElsewhere;
+
+impl VectorStore for HeldElsewhere {
+    fn upsert(&self, _: Vec<retrieval::VectorPoint>) -> retrieval::Result<()> {
+        Err(retrieval::Error::ReadOnly)
+    }
+
+    fn delete_document(&self, _: &str) -> retrieval::Result<()> {
+        Err(retrieval::Error::ReadOnly)
+    }
+
+    fn delete_chunks(&self, _: &[u64]) -> retrieval::Result<()> {
+        Err(retrieval::Error::ReadOnly)
+    }
+
+    fn set_document_access(&self, _: &str, _: &[String]) -> retrieval::Result<()> {
+        Err(retrieval::Error::ReadOnly)
+    }
+
+    fn search(&self, _: &[f32], _: usize, _: &retrieval::Access) -> retrieval::Result<Vec<retrieval::ScoredChunk>> {
+        Ok(Vec::new())
+    }
+
+    fn count(&self) -> retrieval::Result<usize> {
+        Ok(0)
+    }
+
+    fn optimize(&self) -> retrieval::Result<()> {
+        Err(retrieval::Error::ReadOnly)
     }
 }
 

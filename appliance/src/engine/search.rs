@@ -1,16 +1,18 @@
 //! Hybrid search: BM25 and dense retrieval each over the whole (permission-filtered)
-//! index, fused by reciprocal rank, then resolved to passages from SQLite.
+//! index, fused (by score or reciprocal rank), then resolved to passages from the store,
+//! where access is checked once more.
 
 use std::collections::HashMap;
 
-use retrieval::access::chunk_tokens;
+use retrieval::ScoredChunk;
 use retrieval::fusion::{RRF_K, weighted_reciprocal_rank_fusion, weighted_score_fusion};
-use retrieval::{Access, ScoredChunk};
 use serde::Serialize;
-use sqlx::Row;
 
 use super::Engine;
+use crate::Result;
+use crate::acl::Acl;
 use crate::settings::Fusion;
+use crate::store::documents;
 
 /// One search result: a passage with where it comes from.
 #[derive(Debug, Clone, Serialize)]
@@ -51,24 +53,19 @@ pub enum SearchMode {
 const SNIPPET_CHARS: usize = 180;
 
 impl Engine {
-    /// The best `limit` passages for `query` that `access` may read.
-    pub async fn search(&self, query: &str, access: &Access, limit: usize) -> anyhow::Result<Vec<Hit>> {
-        self.search_with(query, access, limit, SearchMode::Hybrid).await
+    /// The best `limit` passages for `query` that `acl` may read.
+    pub async fn search(&self, query: &str, acl: &Acl, limit: usize) -> Result<Vec<Hit>> {
+        self.search_with(query, acl, limit, SearchMode::Hybrid).await
     }
 
-    pub async fn search_with(
-        &self,
-        query: &str,
-        access: &Access,
-        limit: usize,
-        mode: SearchMode,
-    ) -> anyhow::Result<Vec<Hit>> {
+    /// Like [`Engine::search`] with only one retriever, or both.
+    pub async fn search_with(&self, query: &str, acl: &Acl, limit: usize, mode: SearchMode) -> Result<Vec<Hit>> {
         let candidates = self.settings.retrieve_candidates.max(limit);
         let keyword = self.keyword.clone();
         let vectors = self.vectors.clone();
         let models = self.models.clone();
         let owned_query = query.to_owned();
-        let owned_access = access.clone();
+        let owned_access = acl.retrieval_access();
         let (keyword_hits, dense_hits, tokens) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let keyword_hits = if mode == SearchMode::Dense {
                 Vec::new()
@@ -104,7 +101,7 @@ impl Engine {
             .enumerate()
             .map(|(rank, hit)| (hit.chunk_id, rank))
             .collect();
-        let mut hits = self.resolve(&fused, access, &tokens).await?;
+        let mut hits = self.resolve(&fused, acl, &tokens).await?;
         for hit in &mut hits {
             hit.dense_score = dense_scores.get(&hit.chunk_id).copied();
             hit.keyword_rank = keyword_ranks.get(&hit.chunk_id).copied();
@@ -118,7 +115,7 @@ impl Engine {
     /// Reorders the first `rerank_top` hits by the generator's judgement of whether each
     /// passage answers `query` (off by default: on two cores it costs a prompt reading per
     /// passage). Hits it cannot score keep their place.
-    async fn rerank(&self, query: &str, mut hits: Vec<Hit>) -> anyhow::Result<Vec<Hit>> {
+    async fn rerank(&self, query: &str, mut hits: Vec<Hit>) -> Result<Vec<Hit>> {
         let count = self.settings.rerank_top.min(hits.len());
         let passages: Vec<String> = hits[..count].iter().map(|hit| hit.text.clone()).collect();
         let models = self.models.clone();
@@ -142,59 +139,34 @@ impl Engine {
         Ok(reranked)
     }
 
-    /// Loads the passages of `scored` chunks, in order, re-checking access against SQLite.
-    async fn resolve(&self, scored: &[ScoredChunk], access: &Access, tokens: &[String]) -> anyhow::Result<Vec<Hit>> {
-        if scored.is_empty() {
-            return Ok(Vec::new());
-        }
-        let placeholders = vec!["?"; scored.len()].join(", ");
-        let sql = format!(
-            "SELECT chunks.id, chunks.version, chunks.page, chunks.heading, chunks.text, documents.id AS document_id, \
-             documents.source, documents.title, documents.groups_json, documents.public, documents.format, \
-             documents.updated_at \
-             FROM chunks JOIN documents ON documents.id = chunks.document_id WHERE chunks.id IN ({placeholders})"
-        );
-        let mut query = sqlx::query(&sql);
-        for hit in scored {
-            query = query.bind(hit.chunk_id as i64);
-        }
-        let rows = query.fetch_all(&self.db).await?;
-        let mut by_id = HashMap::with_capacity(rows.len());
-        for row in rows {
-            let groups: Vec<String> = serde_json::from_str(row.get::<&str, _>("groups_json")).unwrap_or_default();
-            let public: bool = row.get("public");
-            if !access.allows(&chunk_tokens(&groups, public)) {
-                tracing::error!(
-                    chunk = row.get::<i64, _>("id"),
-                    "index returned a chunk the caller may not read"
-                );
+    /// Loads the passages of `scored` chunks, in order, re-checking access against the store.
+    async fn resolve(&self, scored: &[ScoredChunk], acl: &Acl, tokens: &[String]) -> Result<Vec<Hit>> {
+        let ids: Vec<u64> = scored.iter().map(|hit| hit.chunk_id).collect();
+        let mut by_id = HashMap::with_capacity(ids.len());
+        for chunk in documents::resolve_chunks(&self.store, &ids).await? {
+            if !acl.may_read(&chunk.document.access) {
+                tracing::error!(chunk = chunk.chunk_id, "index returned a chunk the caller may not read");
                 continue;
             }
-            let source: String = row.get("source");
-            let document = std::path::Path::new(&source)
-                .file_name()
-                .map(|name| name.to_string_lossy().into_owned())
-                .unwrap_or(source);
-            let text: String = row.get("text");
             by_id.insert(
-                row.get::<i64, _>("id") as u64,
+                chunk.chunk_id,
                 Hit {
-                    chunk_id: row.get::<i64, _>("id") as u64,
-                    document,
-                    document_id: row.get("document_id"),
-                    version: row.get("version"),
-                    title: row.get("title"),
-                    page: row.get::<i64, _>("page") as u32,
-                    heading: row.get("heading"),
-                    snippet: snippet(&text, tokens),
-                    format: row.get("format"),
-                    groups,
-                    public,
-                    updated_at: row.get("updated_at"),
+                    chunk_id: chunk.chunk_id,
+                    document: chunk.document.name(),
+                    document_id: chunk.document.id,
+                    version: chunk.version,
+                    title: chunk.document.title,
+                    page: chunk.page,
+                    heading: chunk.heading,
+                    snippet: snippet(&chunk.text, tokens),
+                    format: chunk.document.format,
+                    groups: chunk.document.access.groups,
+                    public: chunk.document.access.public,
+                    updated_at: chunk.document.updated_at,
                     score: 0.0,
                     dense_score: None,
                     keyword_rank: None,
-                    text,
+                    text: chunk.text,
                 },
             );
         }

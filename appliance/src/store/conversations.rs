@@ -4,7 +4,9 @@
 use rand::Rng;
 use serde::Serialize;
 use serde_json::Value;
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
+
+use super::Store;
 
 /// A conversation in a list.
 #[derive(Debug, Clone, Serialize)]
@@ -35,34 +37,34 @@ pub fn retrieval_query(question: &str, previous: Option<&str>) -> String {
     }
 }
 
-pub async fn create(pool: &SqlitePool, user_id: i64, first_question: &str) -> anyhow::Result<String> {
+pub async fn create(store: &Store, user_id: i64, first_question: &str) -> anyhow::Result<String> {
     let id = hex::encode(rand::rng().random::<[u8; 12]>());
     let title: String = first_question.chars().take(60).collect();
     sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES (?, ?, ?)")
         .bind(&id)
         .bind(user_id)
         .bind(title.trim())
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     Ok(id)
 }
 
 /// Whether `user_id` owns the conversation (a stranger's id looks like a missing one).
-pub async fn owned(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<bool> {
+pub async fn owned(store: &Store, user_id: i64, id: &str) -> anyhow::Result<bool> {
     Ok(sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND user_id = ?")
         .bind(id)
         .bind(user_id)
-        .fetch_optional(pool)
+        .fetch_optional(&store.pool)
         .await?
         .is_some())
 }
 
-pub async fn list(pool: &SqlitePool, user_id: i64) -> anyhow::Result<Vec<ConversationSummary>> {
+pub async fn list(store: &Store, user_id: i64) -> anyhow::Result<Vec<ConversationSummary>> {
     let rows = sqlx::query(
         "SELECT id, title, updated_at FROM conversations WHERE user_id = ? ORDER BY updated_at DESC LIMIT 100",
     )
     .bind(user_id)
-    .fetch_all(pool)
+    .fetch_all(&store.pool)
     .await?;
     Ok(rows
         .iter()
@@ -75,8 +77,8 @@ pub async fn list(pool: &SqlitePool, user_id: i64) -> anyhow::Result<Vec<Convers
 }
 
 /// The turns of a conversation the user owns, oldest first; `None` if it is not theirs.
-pub async fn turns(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<Option<Vec<Turn>>> {
-    if !owned(pool, user_id, id).await? {
+pub async fn turns(store: &Store, user_id: i64, id: &str) -> anyhow::Result<Option<Vec<Turn>>> {
+    if !owned(store, user_id, id).await? {
         return Ok(None);
     }
     let rows = sqlx::query(
@@ -86,7 +88,7 @@ pub async fn turns(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<
     )
     .bind(user_id)
     .bind(id)
-    .fetch_all(pool)
+    .fetch_all(&store.pool)
     .await?;
     Ok(Some(
         rows.iter()
@@ -102,17 +104,17 @@ pub async fn turns(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<
 }
 
 /// The last question asked in a conversation.
-pub async fn last_question(pool: &SqlitePool, id: &str) -> anyhow::Result<Option<String>> {
+pub async fn last_question(store: &Store, id: &str) -> anyhow::Result<Option<String>> {
     Ok(
         sqlx::query_scalar("SELECT question FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1")
             .bind(id)
-            .fetch_optional(pool)
+            .fetch_optional(&store.pool)
             .await?,
     )
 }
 
-pub async fn delete(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result<bool> {
-    let mut transaction = pool.begin().await?;
+pub async fn delete(store: &Store, user_id: i64, id: &str) -> anyhow::Result<bool> {
+    let mut transaction = store.pool.begin().await?;
     let owned = sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND user_id = ?")
         .bind(id)
         .bind(user_id)
@@ -138,7 +140,7 @@ pub async fn delete(pool: &SqlitePool, user_id: i64, id: &str) -> anyhow::Result
 }
 
 /// Stores a turn; returns its message id.
-pub async fn add_turn(pool: &SqlitePool, id: &str, question: &str, answer: &Value) -> anyhow::Result<i64> {
+pub async fn add_turn(store: &Store, id: &str, question: &str, answer: &Value) -> anyhow::Result<i64> {
     let refused = answer["refused"].as_bool().unwrap_or(false);
     let unsupported = answer["sentences"]
         .as_array()
@@ -157,32 +159,26 @@ pub async fn add_turn(pool: &SqlitePool, id: &str, question: &str, answer: &Valu
     .bind(answer.to_string())
     .bind(refused)
     .bind(unsupported as i64)
-    .execute(pool)
+    .execute(&store.pool)
     .await?
     .last_insert_rowid();
     sqlx::query("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
         .bind(id)
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     Ok(message)
 }
 
 /// Records a rating of a message in one of the user's own conversations; false if the
 /// message is not theirs.
-pub async fn rate(
-    pool: &SqlitePool,
-    user_id: i64,
-    message_id: i64,
-    rating: i64,
-    comment: &str,
-) -> anyhow::Result<bool> {
+pub async fn rate(store: &Store, user_id: i64, message_id: i64, rating: i64, comment: &str) -> anyhow::Result<bool> {
     let theirs = sqlx::query(
         "SELECT 1 FROM messages JOIN conversations ON conversations.id = messages.conversation_id \
          WHERE messages.id = ? AND conversations.user_id = ?",
     )
     .bind(message_id)
     .bind(user_id)
-    .fetch_optional(pool)
+    .fetch_optional(&store.pool)
     .await?
     .is_some();
     if !theirs {
@@ -196,23 +192,23 @@ pub async fn rate(
     .bind(user_id)
     .bind(rating)
     .bind(comment)
-    .execute(pool)
+    .execute(&store.pool)
     .await?;
     Ok(true)
 }
 
 /// Marks a flagged answer as reviewed; false if there is no such message.
-pub async fn mark_reviewed(pool: &SqlitePool, message_id: i64) -> anyhow::Result<bool> {
+pub async fn mark_reviewed(store: &Store, message_id: i64) -> anyhow::Result<bool> {
     Ok(sqlx::query("UPDATE messages SET reviewed = 1 WHERE id = ?")
         .bind(message_id)
-        .execute(pool)
+        .execute(&store.pool)
         .await?
         .rows_affected()
         > 0)
 }
 
 /// Answers for people to review: rated down, or with sentences no passage supports.
-pub async fn review_queue(pool: &SqlitePool) -> anyhow::Result<Vec<Value>> {
+pub async fn review_queue(store: &Store) -> anyhow::Result<Vec<Value>> {
     let rows = sqlx::query(
         "SELECT messages.id, messages.question, messages.answer_json, messages.unsupported, messages.created_at, \
          users.username, feedback.rating, feedback.comment \
@@ -222,7 +218,7 @@ pub async fn review_queue(pool: &SqlitePool) -> anyhow::Result<Vec<Value>> {
          WHERE (feedback.rating = -1 OR messages.unsupported > 0) AND messages.reviewed = 0 \
          ORDER BY messages.id DESC LIMIT 200",
     )
-    .fetch_all(pool)
+    .fetch_all(&store.pool)
     .await?;
     Ok(rows
         .iter()
@@ -260,11 +256,13 @@ mod tests {
     #[tokio::test]
     async fn conversations_belong_to_their_user() {
         let directory = tempfile::tempdir().unwrap();
-        let pool = crate::db::open(&directory.path().join("db.sqlite")).await.unwrap();
-        let alice = crate::users::add(&pool, "alice", "password-1", "employee", &[])
+        let pool = crate::store::Store::open(&directory.path().join("db.sqlite"))
             .await
             .unwrap();
-        let bob = crate::users::add(&pool, "bob", "password-2", "employee", &[])
+        let alice = crate::store::users::add(&pool, "alice", "password-1", crate::acl::Role::Employee, &[])
+            .await
+            .unwrap();
+        let bob = crate::store::users::add(&pool, "bob", "password-2", crate::acl::Role::Employee, &[])
             .await
             .unwrap();
         let id = create(&pool, alice.id, "食堂几点开门？").await.unwrap();

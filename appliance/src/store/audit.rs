@@ -4,7 +4,9 @@
 use anyhow::bail;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
+
+use super::Store;
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -25,10 +27,10 @@ pub(crate) fn now() -> String {
 }
 
 /// Appends one entry; appends are serialised by an immediate transaction.
-pub async fn append(pool: &SqlitePool, actor: &str, action: &str, detail: Value) -> anyhow::Result<()> {
+pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> anyhow::Result<()> {
     let detail = detail.to_string();
     let at = now();
-    let mut connection = pool.acquire().await?;
+    let mut connection = store.pool.acquire().await?;
     sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
     let result = async {
         let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
@@ -53,31 +55,104 @@ pub async fn append(pool: &SqlitePool, actor: &str, action: &str, detail: Value)
     result
 }
 
-/// Checks the whole chain; returns the number of rows verified.
-pub async fn verify(pool: &SqlitePool) -> anyhow::Result<u64> {
-    let rows = sqlx::query("SELECT id, at, actor, action, detail, prev_hash, hash FROM audit ORDER BY id")
-        .fetch_all(pool)
+/// One audit row as the admin pages show it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Entry {
+    pub id: i64,
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub detail: Value,
+    pub hash: String,
+}
+
+/// The newest `limit` rows, filtered by exact actor and action prefix (empty: any).
+pub async fn entries(store: &Store, actor: &str, action: &str, limit: i64) -> anyhow::Result<Vec<Entry>> {
+    let rows = sqlx::query(
+        "SELECT id, at, actor, action, detail, hash FROM audit \
+         WHERE (? = '' OR actor = ?) AND (? = '' OR action LIKE ? || '%') ORDER BY id DESC LIMIT ?",
+    )
+    .bind(actor)
+    .bind(actor)
+    .bind(action)
+    .bind(action)
+    .bind(limit)
+    .fetch_all(&store.pool)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Entry {
+            id: row.get("id"),
+            at: row.get("at"),
+            actor: row.get("actor"),
+            action: row.get("action"),
+            detail: serde_json::from_str(row.get::<&str, _>("detail")).unwrap_or(Value::Null),
+            hash: row.get("hash"),
+        })
+        .collect())
+}
+
+/// The time and detail of the newest `limit` rows of one action, newest first.
+pub async fn details_of(store: &Store, action: &str, limit: i64) -> anyhow::Result<Vec<(String, Value)>> {
+    let rows = sqlx::query("SELECT at, detail FROM audit WHERE action = ? ORDER BY id DESC LIMIT ?")
+        .bind(action)
+        .bind(limit)
+        .fetch_all(&store.pool)
         .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            let detail = serde_json::from_str(row.get::<&str, _>("detail")).unwrap_or(Value::Null);
+            (row.get("at"), detail)
+        })
+        .collect())
+}
+
+/// A row as the chain check reads it.
+struct ChainRow {
+    id: i64,
+    at: String,
+    actor: String,
+    action: String,
+    detail: String,
+    prev_hash: String,
+    hash: String,
+}
+
+/// Checks the whole chain; returns the number of rows verified. The hashing runs on a
+/// blocking thread: the log grows with every search.
+pub async fn verify(store: &Store) -> anyhow::Result<u64> {
+    let rows = sqlx::query("SELECT id, at, actor, action, detail, prev_hash, hash FROM audit ORDER BY id")
+        .fetch_all(&store.pool)
+        .await?;
+    let rows: Vec<ChainRow> = rows
+        .iter()
+        .map(|row| ChainRow {
+            id: row.get("id"),
+            at: row.get("at"),
+            actor: row.get("actor"),
+            action: row.get("action"),
+            detail: row.get("detail"),
+            prev_hash: row.get("prev_hash"),
+            hash: row.get("hash"),
+        })
+        .collect();
+    tokio::task::spawn_blocking(move || verify_rows(&rows)).await?
+}
+
+fn verify_rows(rows: &[ChainRow]) -> anyhow::Result<u64> {
     let mut previous = GENESIS.to_owned();
     let mut count = 0;
     for row in rows {
-        let id: i64 = row.get("id");
-        let prev_hash: String = row.get("prev_hash");
-        let hash: String = row.get("hash");
-        if prev_hash != previous {
+        let id = row.id;
+        if row.prev_hash != previous {
             bail!("audit row {id}: the chain is broken (a row before it was deleted or edited)");
         }
-        let expected = row_hash(
-            &prev_hash,
-            row.get("at"),
-            row.get("actor"),
-            row.get("action"),
-            row.get("detail"),
-        );
-        if hash != expected {
+        let expected = row_hash(&row.prev_hash, &row.at, &row.actor, &row.action, &row.detail);
+        if row.hash != expected {
             bail!("audit row {id}: its content was edited");
         }
-        previous = hash;
+        previous = expected;
         count += 1;
     }
     Ok(count)
@@ -90,7 +165,7 @@ mod tests {
     #[tokio::test]
     async fn edits_and_deletions_are_detected() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::db::open(&dir.path().join("db.sqlite")).await.unwrap();
+        let pool = crate::store::Store::open(&dir.path().join("db.sqlite")).await.unwrap();
         for index in 0..3 {
             append(&pool, "alice", "search", serde_json::json!({ "query": index }))
                 .await
@@ -98,17 +173,17 @@ mod tests {
         }
         assert_eq!(verify(&pool).await.unwrap(), 3);
         sqlx::query("UPDATE audit SET detail = '{\"query\":9}' WHERE id = 2")
-            .execute(&pool)
+            .execute(&pool.pool)
             .await
             .unwrap();
         assert!(verify(&pool).await.unwrap_err().to_string().contains("row 2"));
         sqlx::query("UPDATE audit SET detail = '{\"query\":1}' WHERE id = 2")
-            .execute(&pool)
+            .execute(&pool.pool)
             .await
             .unwrap();
         assert_eq!(verify(&pool).await.unwrap(), 3);
         sqlx::query("DELETE FROM audit WHERE id = 2")
-            .execute(&pool)
+            .execute(&pool.pool)
             .await
             .unwrap();
         assert!(verify(&pool).await.unwrap_err().to_string().contains("row 3"));

@@ -6,7 +6,10 @@ use argon2::{Algorithm, Argon2, Params, Version};
 use rand::Rng;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
+
+use super::Store;
+use crate::acl::{Acl, Role};
 
 /// Session lifetime.
 pub const SESSION_SECONDS: i64 = 8 * 3600;
@@ -16,14 +19,19 @@ pub const SESSION_SECONDS: i64 = 8 * 3600;
 pub struct User {
     pub id: i64,
     pub username: String,
-    pub role: String,
+    pub role: Role,
     pub groups: Vec<String>,
     pub disabled: bool,
 }
 
 impl User {
     pub fn is_admin(&self) -> bool {
-        self.role == "admin"
+        self.role == Role::Admin
+    }
+
+    /// What this user may read and manage.
+    pub fn acl(&self) -> Acl {
+        Acl::new(self.role, &self.groups)
     }
 }
 
@@ -65,22 +73,15 @@ fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> User {
     User {
         id: row.get("id"),
         username: row.get("username"),
-        role: row.get("role"),
+        // The column's CHECK constraint admits only the three names; anything else reads
+        // as the least privileged role.
+        role: row.get::<&str, _>("role").parse().unwrap_or(Role::Employee),
         groups: serde_json::from_str(&groups_json).unwrap_or_default(),
         disabled: row.get::<i64, _>("disabled") != 0,
     }
 }
 
-pub async fn add(
-    pool: &SqlitePool,
-    username: &str,
-    password: &str,
-    role: &str,
-    groups: &[String],
-) -> anyhow::Result<User> {
-    if !matches!(role, "admin" | "editor" | "employee") {
-        bail!("unknown role {role:?}: expected admin, editor or employee");
-    }
+pub async fn add(store: &Store, username: &str, password: &str, role: Role, groups: &[String]) -> anyhow::Result<User> {
     if username.trim().is_empty() || username.chars().any(char::is_control) {
         bail!("the user name must be non-empty printable text");
     }
@@ -90,36 +91,36 @@ pub async fn add(
     let id = sqlx::query("INSERT INTO users (username, password_hash, role, groups_json) VALUES (?, ?, ?, ?)")
         .bind(username)
         .bind(hash)
-        .bind(role)
+        .bind(role.as_str())
         .bind(serde_json::to_string(groups)?)
-        .execute(pool)
+        .execute(&store.pool)
         .await
         .with_context(|| format!("adding user {username:?} (does it exist already?)"))?
         .last_insert_rowid();
     Ok(User {
         id,
         username: username.to_owned(),
-        role: role.to_owned(),
+        role,
         groups: groups.to_vec(),
         disabled: false,
     })
 }
 
-pub async fn list(pool: &SqlitePool) -> anyhow::Result<Vec<User>> {
+pub async fn list(store: &Store) -> anyhow::Result<Vec<User>> {
     let rows = sqlx::query("SELECT id, username, role, groups_json, disabled FROM users ORDER BY username")
-        .fetch_all(pool)
+        .fetch_all(&store.pool)
         .await?;
     Ok(rows.iter().map(user_from_row).collect())
 }
 
-pub async fn set_password(pool: &SqlitePool, username: &str, password: &str) -> anyhow::Result<()> {
+pub async fn set_password(store: &Store, username: &str, password: &str) -> anyhow::Result<()> {
     // argon2id takes tens of milliseconds of CPU: not on the async runtime.
     let owned = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&owned)).await??;
     let changed = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
         .bind(hash)
         .bind(username)
-        .execute(pool)
+        .execute(&store.pool)
         .await?
         .rows_affected();
     if changed == 0 {
@@ -127,17 +128,17 @@ pub async fn set_password(pool: &SqlitePool, username: &str, password: &str) -> 
     }
     sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)")
         .bind(username)
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     Ok(())
 }
 
 /// The user if `password` is right and the account is enabled.
-pub async fn authenticate(pool: &SqlitePool, username: &str, password: &str) -> anyhow::Result<Option<User>> {
+pub async fn authenticate(store: &Store, username: &str, password: &str) -> anyhow::Result<Option<User>> {
     let row =
         sqlx::query("SELECT id, username, role, groups_json, disabled, password_hash FROM users WHERE username = ?")
             .bind(username)
-            .fetch_optional(pool)
+            .fetch_optional(&store.pool)
             .await?;
     let Some(row) = row else {
         // Spend the same time as a real check so user names cannot be probed by timing.
@@ -164,18 +165,18 @@ fn unix_now() -> i64 {
 
 /// Sets a user's role, groups and disabled flag; a disabled user's sessions end.
 pub async fn update(
-    pool: &SqlitePool,
+    store: &Store,
     id: i64,
-    role: &str,
+    role: Role,
     groups: &[String],
     disabled: bool,
 ) -> anyhow::Result<Option<User>> {
     let changed = sqlx::query("UPDATE users SET role = ?, groups_json = ?, disabled = ? WHERE id = ?")
-        .bind(role)
+        .bind(role.as_str())
         .bind(serde_json::to_string(groups)?)
         .bind(disabled)
         .bind(id)
-        .execute(pool)
+        .execute(&store.pool)
         .await?
         .rows_affected();
     if changed == 0 {
@@ -184,12 +185,12 @@ pub async fn update(
     if disabled {
         sqlx::query("DELETE FROM sessions WHERE user_id = ?")
             .bind(id)
-            .execute(pool)
+            .execute(&store.pool)
             .await?;
     }
     let row = sqlx::query("SELECT id, username, role, groups_json, disabled FROM users WHERE id = ?")
         .bind(id)
-        .fetch_one(pool)
+        .fetch_one(&store.pool)
         .await?;
     Ok(Some(user_from_row(&row)))
 }
@@ -198,23 +199,23 @@ pub async fn update(
 const TOKEN_PREFIX: &str = "apl_";
 
 /// A new API token for `user`; only its hash is stored, the token is shown once.
-pub async fn create_token(pool: &SqlitePool, user: &User, name: &str) -> anyhow::Result<(i64, String)> {
+pub async fn create_token(store: &Store, user: &User, name: &str) -> anyhow::Result<(i64, String)> {
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(rand::rng().random::<[u8; 32]>()));
     let id = sqlx::query("INSERT INTO api_tokens (user_id, name, token_sha256) VALUES (?, ?, ?)")
         .bind(user.id)
         .bind(name)
         .bind(token_digest(&token))
-        .execute(pool)
+        .execute(&store.pool)
         .await?
         .last_insert_rowid();
     Ok((id, token))
 }
 
 /// The user's tokens (names and dates, never the tokens).
-pub async fn list_tokens(pool: &SqlitePool, user: &User) -> anyhow::Result<Vec<serde_json::Value>> {
+pub async fn list_tokens(store: &Store, user: &User) -> anyhow::Result<Vec<serde_json::Value>> {
     let rows = sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id")
         .bind(user.id)
-        .fetch_all(pool)
+        .fetch_all(&store.pool)
         .await?;
     Ok(rows
         .iter()
@@ -229,18 +230,18 @@ pub async fn list_tokens(pool: &SqlitePool, user: &User) -> anyhow::Result<Vec<s
         .collect())
 }
 
-pub async fn delete_token(pool: &SqlitePool, user: &User, id: i64) -> anyhow::Result<bool> {
+pub async fn delete_token(store: &Store, user: &User, id: i64) -> anyhow::Result<bool> {
     Ok(sqlx::query("DELETE FROM api_tokens WHERE id = ? AND user_id = ?")
         .bind(id)
         .bind(user.id)
-        .execute(pool)
+        .execute(&store.pool)
         .await?
         .rows_affected()
         > 0)
 }
 
 /// The enabled user an API token belongs to.
-pub async fn token_user(pool: &SqlitePool, token: &str) -> anyhow::Result<Option<User>> {
+pub async fn token_user(store: &Store, token: &str) -> anyhow::Result<Option<User>> {
     if !token.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
@@ -250,7 +251,7 @@ pub async fn token_user(pool: &SqlitePool, token: &str) -> anyhow::Result<Option
          JOIN users ON users.id = api_tokens.user_id WHERE token_sha256 = ?",
     )
     .bind(&digest)
-    .fetch_optional(pool)
+    .fetch_optional(&store.pool)
     .await?;
     let user = row.map(|row| user_from_row(&row)).filter(|user| !user.disabled);
     if user.is_some() {
@@ -258,40 +259,40 @@ pub async fn token_user(pool: &SqlitePool, token: &str) -> anyhow::Result<Option
             "UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE token_sha256 = ?",
         )
         .bind(&digest)
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     }
     Ok(user)
 }
 
 /// A new session for `user`; only the token's hash is stored.
-pub async fn create_session(pool: &SqlitePool, user: &User) -> anyhow::Result<String> {
+pub async fn create_session(store: &Store, user: &User) -> anyhow::Result<String> {
     let token = hex::encode(rand::rng().random::<[u8; 32]>());
     sqlx::query("INSERT INTO sessions (token_sha256, user_id, expires_at) VALUES (?, ?, ?)")
         .bind(token_digest(&token))
         .bind(user.id)
         .bind(unix_now() + SESSION_SECONDS)
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     Ok(token)
 }
 
-pub async fn session_user(pool: &SqlitePool, token: &str) -> anyhow::Result<Option<User>> {
+pub async fn session_user(store: &Store, token: &str) -> anyhow::Result<Option<User>> {
     let row = sqlx::query(
         "SELECT users.id, username, role, groups_json, disabled FROM sessions \
          JOIN users ON users.id = sessions.user_id WHERE token_sha256 = ? AND expires_at > ?",
     )
     .bind(token_digest(token))
     .bind(unix_now())
-    .fetch_optional(pool)
+    .fetch_optional(&store.pool)
     .await?;
     Ok(row.map(|row| user_from_row(&row)).filter(|user| !user.disabled))
 }
 
-pub async fn end_session(pool: &SqlitePool, token: &str) -> anyhow::Result<()> {
+pub async fn end_session(store: &Store, token: &str) -> anyhow::Result<()> {
     sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?")
         .bind(token_digest(token))
-        .execute(pool)
+        .execute(&store.pool)
         .await?;
     Ok(())
 }
@@ -303,13 +304,15 @@ mod tests {
     #[tokio::test]
     async fn login_and_sessions() {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::db::open(&dir.path().join("db.sqlite")).await.unwrap();
-        assert!(add(&pool, "bob", "short", "employee", &[]).await.is_err());
-        let bob = add(&pool, "bob", "correct horse", "employee", &["hr".into()])
+        let pool = crate::store::Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+        assert!(add(&pool, "bob", "short", Role::Employee, &[]).await.is_err());
+        let bob = add(&pool, "bob", "correct horse", Role::Employee, &["hr".into()])
             .await
             .unwrap();
         assert!(
-            add(&pool, "bob", "another password", "employee", &[]).await.is_err(),
+            add(&pool, "bob", "another password", Role::Employee, &[])
+                .await
+                .is_err(),
             "duplicate"
         );
         assert_eq!(
@@ -327,7 +330,7 @@ mod tests {
             "password change ends sessions"
         );
         let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
-            .fetch_one(&pool)
+            .fetch_one(&pool.pool)
             .await
             .unwrap();
         assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");

@@ -5,7 +5,9 @@
 
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use sqlx::{Row, SqlitePool};
+use sqlx::Row;
+
+use super::Store;
 
 /// Which text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -39,13 +41,13 @@ pub fn sha256_hex(text: &str) -> String {
 }
 
 /// The version in force: the newest saved one, else `default` as version 0.
-pub async fn current(db: &SqlitePool, kind: Kind, default: &str) -> anyhow::Result<SiteText> {
+pub async fn current(store: &Store, kind: Kind, default: &str) -> anyhow::Result<SiteText> {
     let row = sqlx::query(
         "SELECT version, text, sha256, created_by, created_at FROM site_texts WHERE kind = ? \
          ORDER BY version DESC LIMIT 1",
     )
     .bind(kind.as_str())
-    .fetch_optional(db)
+    .fetch_optional(&store.pool)
     .await?;
     Ok(match row {
         Some(row) => SiteText {
@@ -66,8 +68,8 @@ pub async fn current(db: &SqlitePool, kind: Kind, default: &str) -> anyhow::Resu
 }
 
 /// Saves `text` as the next version and returns it.
-pub async fn save(db: &SqlitePool, kind: Kind, text: &str, actor: &str) -> anyhow::Result<SiteText> {
-    let created_at = crate::audit::now();
+pub async fn save(store: &Store, kind: Kind, text: &str, actor: &str) -> anyhow::Result<SiteText> {
+    let created_at = crate::store::audit::now();
     let sha256 = sha256_hex(text);
     let version: i64 = sqlx::query_scalar(
         "INSERT INTO site_texts (kind, version, text, sha256, created_by, created_at) \
@@ -80,7 +82,7 @@ pub async fn save(db: &SqlitePool, kind: Kind, text: &str, actor: &str) -> anyho
     .bind(actor)
     .bind(&created_at)
     .bind(kind.as_str())
-    .fetch_one(db)
+    .fetch_one(&store.pool)
     .await?;
     Ok(SiteText {
         version,
@@ -110,7 +112,9 @@ mod tests {
     #[tokio::test]
     async fn versions_count_up_and_the_newest_is_in_force() {
         let directory = tempfile::tempdir().unwrap();
-        let db = crate::db::open(&directory.path().join("db.sqlite")).await.unwrap();
+        let db = crate::store::Store::open(&directory.path().join("db.sqlite"))
+            .await
+            .unwrap();
         let default = current(&db, Kind::SystemPrompt, "built in").await.unwrap();
         assert_eq!((default.version, default.text.as_str()), (0, "built in"));
         assert_eq!(default.sha256, sha256_hex("built in"));

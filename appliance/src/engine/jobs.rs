@@ -1,0 +1,195 @@
+//! The ingest queue: every file is a persistent job (queued, parsing, embedding, indexed or
+//! failed with its reason). The command line runs its jobs inline; the server queues
+//! uploads and runs them on a small pool of workers. A job interrupted by a crash is
+//! queued again on restart.
+
+use std::path::Path;
+
+use anyhow::Context;
+use rand::Rng;
+
+use super::{Engine, IngestOptions, IngestOutcome, IngestStatus};
+use crate::Result;
+use crate::store::jobs::{self, Job, JobState, JobStatus, NewJob};
+
+pub(super) fn new_document_id() -> String {
+    hex::encode(rand::rng().random::<[u8; 8]>())
+}
+
+/// A path as jobs and documents record it.
+pub(super) fn source_of(path: &Path) -> String {
+    path.canonicalize()
+        .unwrap_or_else(|_| path.to_owned())
+        .to_string_lossy()
+        .into_owned()
+}
+
+impl Engine {
+    /// Ingests one file as a persistent job, now; the job row records failure reasons.
+    pub async fn ingest_file(&self, path: &Path, options: &IngestOptions) -> Result<IngestOutcome> {
+        let source = source_of(path);
+        let bytes = tokio::fs::read(path)
+            .await
+            .with_context(|| format!("reading {}", path.display()));
+        self.ingest_bytes(&source, bytes, options).await
+    }
+
+    /// Ingests `bytes` known as `source` (a path; its extension decides the parser) now.
+    /// A read error is recorded on the job like any other failure.
+    pub async fn ingest_bytes(
+        &self,
+        source: &str,
+        bytes: anyhow::Result<Vec<u8>>,
+        options: &IngestOptions,
+    ) -> Result<IngestOutcome> {
+        let id = self
+            .insert_job(source, None, None, JobState::Parsing, options, None)
+            .await?;
+        let job = Job {
+            id,
+            source: source.to_owned(),
+            file_path: None,
+            name: None,
+            access: options.access.clone(),
+            actor: options.actor.clone(),
+            reindex: false,
+            target_document: None,
+        };
+        self.run_job(job, bytes).await
+    }
+
+    pub(super) async fn insert_job(
+        &self,
+        source: &str,
+        name: Option<&str>,
+        file_path: Option<&str>,
+        state: JobState,
+        options: &IngestOptions,
+        target_document: Option<&str>,
+    ) -> Result<i64> {
+        let job = NewJob {
+            source,
+            name,
+            file_path,
+            state,
+            access: &options.access,
+            actor: &options.actor,
+            reindex: false,
+            target_document,
+        };
+        Ok(jobs::insert(&self.store, &job).await?)
+    }
+
+    /// Queues a job for a file on disk (the server's `--ingest`); a worker ingests it.
+    pub async fn enqueue_path(&self, path: &Path, options: &IngestOptions) -> Result<i64> {
+        let job = self
+            .insert_job(&source_of(path), None, None, JobState::Queued, options, None)
+            .await?;
+        self.jobs_queued.notify_one();
+        Ok(job)
+    }
+
+    /// Starts `count` workers that run queued jobs until the process ends.
+    pub fn spawn_ingest_workers(&self, count: usize) {
+        for worker in 0..count {
+            let engine = self.clone();
+            tokio::spawn(async move {
+                loop {
+                    match jobs::claim(&engine.store).await {
+                        Ok(Some(job)) => {
+                            let bytes = job_bytes(&job).await;
+                            let name = job.name.clone().unwrap_or_else(|| job.source.clone());
+                            match engine.run_job(job, bytes).await {
+                                Ok(outcome) => tracing::info!(worker, name, status = %outcome.status, "ingested"),
+                                Err(error) => tracing::warn!(worker, name, "ingest failed: {error:#}"),
+                            }
+                            if let Err(error) = engine.optimize().await {
+                                tracing::warn!("optimising the vector index: {error:#}");
+                            }
+                        }
+                        Ok(None) => {
+                            let _ =
+                                tokio::time::timeout(std::time::Duration::from_secs(5), engine.jobs_queued.notified())
+                                    .await;
+                        }
+                        Err(error) => {
+                            tracing::error!("reading the job queue: {error:#}");
+                            tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+                        }
+                    }
+                }
+            });
+        }
+    }
+
+    /// Puts jobs a crash or kill interrupted back on the queue (server start).
+    pub async fn requeue_interrupted(&self) -> Result<u64> {
+        let requeued = jobs::requeue_interrupted(&self.store).await?;
+        if requeued > 0 {
+            tracing::info!(requeued, "interrupted ingest jobs queued again");
+            self.jobs_queued.notify_waiters();
+        }
+        Ok(requeued)
+    }
+
+    /// Runs, inline and in order, every job a crash or kill interrupted and every queued
+    /// job (the command line). Indexes are written per document, so a half-written
+    /// document is replaced whole.
+    pub async fn resume_jobs(&self) -> Result<Vec<(String, Result<IngestOutcome>)>> {
+        jobs::requeue_interrupted(&self.store).await?;
+        let mut resumed = Vec::new();
+        while let Some(job) = jobs::claim(&self.store).await? {
+            tracing::info!(job = job.id, source = job.source, "resuming interrupted ingest");
+            let bytes = job_bytes(&job).await;
+            let source = job.name.clone().unwrap_or_else(|| job.source.clone());
+            let outcome = self.run_job(job, bytes).await;
+            resumed.push((source, outcome));
+        }
+        Ok(resumed)
+    }
+
+    /// The most recent jobs, newest first.
+    pub async fn jobs(&self, limit: i64) -> Result<Vec<JobStatus>> {
+        Ok(jobs::recent(&self.store, limit).await?)
+    }
+
+    /// Runs a claimed job and records its outcome on the job row.
+    pub(super) async fn run_job(&self, job: Job, bytes: anyhow::Result<Vec<u8>>) -> Result<IngestOutcome> {
+        let result = match bytes {
+            Ok(bytes) => self.ingest_job(&job, bytes).await,
+            Err(error) => Err(error.into()),
+        };
+        match &result {
+            Ok(outcome) => {
+                jobs::finish(&self.store, job.id, &outcome.document_id, &outcome.detail()).await?;
+                if matches!(outcome.status, IngestStatus::Unchanged | IngestStatus::Duplicate) && !job.reindex {
+                    remove_stored(job.file_path.as_deref()).await;
+                }
+            }
+            Err(error) => {
+                jobs::fail(&self.store, job.id, &format!("{error:#}")).await?;
+                if !job.reindex {
+                    remove_stored(job.file_path.as_deref()).await;
+                }
+            }
+        }
+        result
+    }
+}
+
+async fn job_bytes(job: &Job) -> anyhow::Result<Vec<u8>> {
+    let path = job.file_path.as_deref().unwrap_or(&job.source);
+    tokio::fs::read(path)
+        .await
+        .with_context(|| format!("reading the stored file {path}"))
+}
+
+/// Removes a stored upload; a file already gone is fine.
+pub(super) async fn remove_stored(path: Option<&str>) {
+    if let Some(path) = path
+        && let Err(error) = tokio::fs::remove_file(path).await
+        && error.kind() != std::io::ErrorKind::NotFound
+    {
+        tracing::warn!(path, "removing a stored upload: {error}");
+    }
+}

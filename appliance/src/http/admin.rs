@@ -1,0 +1,434 @@
+//! The admin pages' API: users, passwords, the audit log, the dashboard figures, and the
+//! admin-edited system prompt and domain dictionary.
+
+use axum::Json;
+use axum::Router;
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::documents::clean_groups;
+use super::{ApiError, ApiJson, AppState, CurrentUser, RequireAdmin};
+use crate::acl::Role;
+use crate::store::site_texts::{self, Kind, SiteText};
+use crate::store::{audit, documents, users};
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/users", get(list_users).post(add_user))
+        .route("/api/users/{id}", put(update_user))
+        .route("/api/me/password", post(change_password))
+        .route("/api/audit", get(audit_log))
+        .route("/api/system-prompt", get(system_prompt).put(set_system_prompt))
+        .route("/api/dictionary", get(dictionary).put(set_dictionary))
+        .route("/api/stats", get(stats))
+}
+
+/// `GET /api/users` (admin).
+async fn list_users(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Result<Json<Value>, ApiError> {
+    Ok(Json(json!({ "users": users::list(state.engine.store()).await? })))
+}
+
+fn parse_role(name: &str) -> Result<Role, ApiError> {
+    name.parse()
+        .map_err(|_| ApiError::BadRequest("the role must be admin, editor or employee".into()))
+}
+
+#[derive(Deserialize)]
+pub struct NewUser {
+    username: String,
+    role: String,
+    #[serde(default)]
+    groups: Vec<String>,
+}
+
+/// `POST /api/users` (admin): creates a user with a generated password, shown once.
+async fn add_user(
+    State(state): State<AppState>,
+    RequireAdmin(user): RequireAdmin,
+    ApiJson(request): ApiJson<NewUser>,
+) -> Result<Json<Value>, ApiError> {
+    let username = request.username.trim();
+    if username.is_empty()
+        || username.chars().count() > 64
+        || username.chars().any(|c| c.is_control() || c.is_whitespace())
+    {
+        return Err(ApiError::BadRequest(
+            "the user name must be 1 to 64 characters without spaces".into(),
+        ));
+    }
+    let role = parse_role(&request.role)?;
+    let groups = clean_groups(&request.groups)?;
+    let password = users::random_password();
+    let created = users::add(state.engine.store(), username, &password, role, &groups)
+        .await
+        .map_err(|error| ApiError::BadRequest(format!("{error:#}")))?;
+    audit::append(
+        state.engine.store(),
+        &user.username,
+        "user.add",
+        json!({ "user": created.username, "role": created.role, "groups": created.groups }),
+    )
+    .await?;
+    Ok(Json(json!({ "user": created, "password": password })))
+}
+
+#[derive(Deserialize)]
+pub struct UserChange {
+    role: String,
+    groups: Vec<String>,
+    disabled: bool,
+}
+
+/// `PUT /api/users/{id}` (admin): role, groups, disabled. Disabling ends the sessions.
+async fn update_user(
+    State(state): State<AppState>,
+    RequireAdmin(user): RequireAdmin,
+    Path(id): Path<i64>,
+    ApiJson(request): ApiJson<UserChange>,
+) -> Result<Json<Value>, ApiError> {
+    let role = parse_role(&request.role)?;
+    if id == user.id && (request.disabled || role != Role::Admin) {
+        return Err(ApiError::BadRequest("you cannot disable or demote yourself".into()));
+    }
+    let groups = clean_groups(&request.groups)?;
+    let updated = users::update(state.engine.store(), id, role, &groups, request.disabled)
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    audit::append(
+        state.engine.store(),
+        &user.username,
+        "user.update",
+        json!({ "user": updated.username, "role": updated.role, "groups": updated.groups, "disabled": updated.disabled }),
+    )
+    .await?;
+    Ok(Json(json!({ "user": updated })))
+}
+
+#[derive(Deserialize)]
+pub struct PasswordChange {
+    current: String,
+    new: String,
+}
+
+/// `POST /api/me/password`: change one's own password (ends every session).
+async fn change_password(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(request): ApiJson<PasswordChange>,
+) -> Result<Response, ApiError> {
+    let store = state.engine.store();
+    if users::authenticate(store, &user.username, &request.current)
+        .await?
+        .is_none()
+    {
+        return Err(ApiError::BadRequest("the current password is wrong".into()));
+    }
+    users::set_password(store, &user.username, &request.new)
+        .await
+        .map_err(|error| ApiError::BadRequest(format!("{error:#}")))?;
+    audit::append(store, &user.username, "password.change", json!({})).await?;
+    Ok(Json(json!({ "ok": true, "message": "password changed; please log in again" })).into_response())
+}
+
+#[derive(Deserialize)]
+pub struct AuditQuery {
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    format: String,
+    #[serde(default = "default_audit_limit")]
+    limit: i64,
+}
+
+fn default_audit_limit() -> i64 {
+    200
+}
+
+/// `GET /api/audit?actor=&action=&limit=&format=json|csv` (admin): newest first, with the
+/// chain's verification result.
+async fn audit_log(
+    State(state): State<AppState>,
+    RequireAdmin(user): RequireAdmin,
+    Query(query): Query<AuditQuery>,
+) -> Result<Response, ApiError> {
+    let store = state.engine.store();
+    let entries = audit::entries(store, &query.actor, &query.action, query.limit.clamp(1, 100_000)).await?;
+    audit::append(
+        store,
+        &user.username,
+        "audit.read",
+        json!({ "actor": query.actor, "action": query.action, "format": query.format }),
+    )
+    .await?;
+    if query.format == "csv" {
+        let mut csv = String::from("id,at,actor,action,detail,hash\r\n");
+        for entry in &entries {
+            let fields = [
+                entry.id.to_string(),
+                entry.at.clone(),
+                entry.actor.clone(),
+                entry.action.clone(),
+                entry.detail.to_string(),
+                entry.hash.clone(),
+            ];
+            let escaped: Vec<String> = fields.iter().map(|field| csv_field(field)).collect();
+            csv.push_str(&escaped.join(","));
+            csv.push_str("\r\n");
+        }
+        return Ok((
+            [
+                (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+                (header::CONTENT_DISPOSITION, "attachment; filename=\"audit.csv\""),
+            ],
+            csv,
+        )
+            .into_response());
+    }
+    let verified = audit::verify(store).await;
+    Ok(Json(json!({
+        "entries": entries,
+        "chain": match verified {
+            Ok(rows) => json!({ "intact": true, "rows": rows }),
+            Err(error) => json!({ "intact": false, "error": format!("{error:#}") }),
+        },
+    }))
+    .into_response())
+}
+
+/// One CSV field, quoted; a leading formula character is defused for spreadsheet users.
+fn csv_field(field: &str) -> String {
+    let defused = if field.starts_with(['=', '+', '-', '@']) {
+        format!("'{field}")
+    } else {
+        field.to_owned()
+    };
+    format!("\"{}\"", defused.replace('"', "\"\""))
+}
+
+/// `GET /api/stats` (admin): questions per day, answer latency, unanswered questions and
+/// the most-cited documents, from the audit log.
+async fn stats(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Result<Json<Value>, ApiError> {
+    let store = state.engine.store();
+    let questions = audit::details_of(store, "question", 20_000).await?;
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs() as i64;
+    // Tens of thousands of JSON rows to fold: not on the async runtime.
+    let (mut figures, most_cited) = tokio::task::spawn_blocking(move || question_figures(&questions, now))
+        .await
+        .map_err(anyhow::Error::from)?;
+    let mut top = Vec::new();
+    for (document, count) in most_cited {
+        let title = documents::title(store, &document).await?;
+        top.push(
+            json!({ "document": document, "title": title.unwrap_or_else(|| "(deleted)".into()), "citations": count }),
+        );
+    }
+    figures["most_cited"] = json!(top);
+    Ok(Json(figures))
+}
+
+/// The dashboard's figures from the audit rows of questions (newest first), and the ten
+/// most-cited document ids with their counts.
+fn question_figures(rows: &[(String, Value)], now: i64) -> (Value, Vec<(String, u64)>) {
+    let mut per_day: std::collections::BTreeMap<String, u64> = std::collections::BTreeMap::new();
+    let mut latencies = Vec::new();
+    let mut unanswered = Vec::new();
+    let mut cited: std::collections::HashMap<String, u64> = std::collections::HashMap::new();
+    for (at, detail) in rows {
+        let seconds: i64 = at.split('.').next().and_then(|secs| secs.parse().ok()).unwrap_or(0);
+        *per_day.entry(day_of(seconds)).or_default() += 1;
+        if let Some(seconds) = detail["seconds"].as_f64() {
+            latencies.push(seconds);
+        }
+        if detail["refused"].as_bool() == Some(true) && unanswered.len() < 20 {
+            unanswered.push(json!({ "at": at, "question": detail["question"] }));
+        }
+        for document in detail["cited_documents"].as_array().into_iter().flatten() {
+            if let Some(document) = document.as_str() {
+                *cited.entry(document.to_owned()).or_default() += 1;
+            }
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    let percentile = |p: f64| -> Option<f64> {
+        (!latencies.is_empty()).then(|| latencies[((latencies.len() - 1) as f64 * p).round() as usize])
+    };
+    let mut most_cited: Vec<(String, u64)> = cited.into_iter().collect();
+    most_cited.sort_by(|left, right| right.1.cmp(&left.1).then_with(|| left.0.cmp(&right.0)));
+    most_cited.truncate(10);
+    // The last 14 days, quiet days included, so the chart's axis is time.
+    let today = now / 86_400;
+    let days: Vec<Value> = (today - 13..=today)
+        .map(|day| {
+            let day = day_of(day * 86_400);
+            json!({ "day": day, "questions": per_day.get(&day).copied().unwrap_or(0) })
+        })
+        .collect();
+    let figures = json!({
+        "questions": rows.len(),
+        "questions_per_day": days,
+        "latency_p50_s": percentile(0.5),
+        "latency_p95_s": percentile(0.95),
+        "unanswered": unanswered,
+    });
+    (figures, most_cited)
+}
+
+/// `YYYY-MM-DD` (UTC) of a Unix time.
+fn day_of(unix_seconds: i64) -> String {
+    // Civil-from-days, proleptic Gregorian calendar.
+    let days = unix_seconds.div_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!("{year:04}-{month:02}-{day:02}")
+}
+
+#[derive(Deserialize)]
+pub struct SiteTextChange {
+    text: String,
+}
+
+/// Longest system prompt an admin may save, in characters: it is read on every answer.
+const SYSTEM_PROMPT_MAX_CHARS: usize = 4000;
+const DICTIONARY_MAX_WORDS: usize = 20_000;
+
+/// `GET /api/system-prompt` (admin): the prompt in force, with its version and sha256.
+async fn system_prompt(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+) -> Result<Json<SiteText>, ApiError> {
+    Ok(Json(state.engine.system_prompt().await?))
+}
+
+/// `PUT /api/system-prompt` (admin): saves a new version; answers use it at once.
+async fn set_system_prompt(
+    State(state): State<AppState>,
+    RequireAdmin(user): RequireAdmin,
+    ApiJson(change): ApiJson<SiteTextChange>,
+) -> Result<Json<SiteText>, ApiError> {
+    let text = change.text.trim();
+    if text.is_empty() || text.chars().count() > SYSTEM_PROMPT_MAX_CHARS {
+        return Err(ApiError::BadRequest(format!(
+            "the system prompt must be 1 to {SYSTEM_PROMPT_MAX_CHARS} characters"
+        )));
+    }
+    let saved = site_texts::save(state.engine.store(), Kind::SystemPrompt, text, &user.username).await?;
+    audit::append(
+        state.engine.store(),
+        &user.username,
+        "system_prompt.change",
+        json!({ "version": saved.version, "sha256": saved.sha256 }),
+    )
+    .await?;
+    Ok(Json(saved))
+}
+
+/// `GET /api/dictionary` (admin): the domain dictionary in force and its words.
+async fn dictionary(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Result<Json<Value>, ApiError> {
+    let current = site_texts::current(state.engine.store(), Kind::DomainDictionary, "").await?;
+    let words = site_texts::dictionary_words(&current.text);
+    Ok(Json(json!({ "dictionary": current, "words": words })))
+}
+
+/// `PUT /api/dictionary` (admin): saves a new version (one term per line) and re-indexes
+/// the keyword index with it in the background; the audit log records when that finished.
+async fn set_dictionary(
+    State(state): State<AppState>,
+    RequireAdmin(user): RequireAdmin,
+    ApiJson(change): ApiJson<SiteTextChange>,
+) -> Result<Response, ApiError> {
+    let words = site_texts::dictionary_words(&change.text);
+    if words.len() > DICTIONARY_MAX_WORDS {
+        return Err(ApiError::BadRequest(format!(
+            "the dictionary may hold at most {DICTIONARY_MAX_WORDS} terms"
+        )));
+    }
+    if let Some(word) = words
+        .iter()
+        .find(|word| word.chars().count() > 64 || word.chars().any(char::is_whitespace))
+    {
+        return Err(ApiError::BadRequest(format!(
+            "{word:?} is not a term: one term per line, without spaces, at most 64 characters"
+        )));
+    }
+    let saved = site_texts::save(
+        state.engine.store(),
+        Kind::DomainDictionary,
+        &words.join("\n"),
+        &user.username,
+    )
+    .await?;
+    audit::append(
+        state.engine.store(),
+        &user.username,
+        "dictionary.change",
+        json!({ "version": saved.version, "terms": words.len() }),
+    )
+    .await?;
+    let engine = state.engine.clone();
+    let (actor, version) = (user.username.clone(), saved.version);
+    tokio::spawn(async move {
+        let outcome = engine.rebuild_keyword_index(words).await;
+        let detail = match &outcome {
+            Ok(chunks) => json!({ "dictionary_version": version, "chunks": chunks }),
+            Err(error) => json!({ "dictionary_version": version, "error": format!("{error:#}") }),
+        };
+        if let Err(error) = audit::append(engine.store(), &actor, "keyword_index.rebuild", detail).await {
+            tracing::error!("auditing the keyword index rebuild: {error:#}");
+        }
+    });
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(json!({ "dictionary": saved, "rebuilding": true })),
+    )
+        .into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("a\"b"), "\"a\"\"b\"");
+        assert_eq!(csv_field("=HYPERLINK()"), "\"'=HYPERLINK()\"");
+    }
+
+    #[test]
+    fn days_are_civil_dates() {
+        assert_eq!(day_of(0), "1970-01-01");
+        assert_eq!(day_of(1_795_910_400), "2026-11-29");
+    }
+
+    #[test]
+    fn most_cited_counts_each_question_once_per_document() {
+        let rows = vec![
+            (
+                "100.0".to_owned(),
+                json!({ "cited_documents": ["a", "b"], "seconds": 1.0 }),
+            ),
+            (
+                "101.0".to_owned(),
+                json!({ "cited_documents": ["a"], "seconds": 2.0, "refused": false }),
+            ),
+        ];
+        let (figures, most_cited) = question_figures(&rows, 101);
+        assert_eq!(most_cited, vec![("a".to_owned(), 2), ("b".to_owned(), 1)]);
+        assert_eq!(figures["questions"], 2);
+    }
+}

@@ -1,0 +1,205 @@
+//! The OpenAI-compatible API (`/v1/chat/completions`, `/v1/models`) that answers from the
+//! knowledge base with the caller's permissions and returns the citations alongside, and
+//! the OpenAPI document of the whole HTTP API.
+
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use futures_util::StreamExt;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio_stream::wrappers::ReceiverStream;
+
+use super::{ApiError, ApiJson, AppState, CurrentUser};
+use crate::engine::{AnswerEvent, Question, StreamEvent};
+use crate::store::conversations;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/openapi.json", get(openapi))
+        .route("/v1/chat/completions", post(chat_completions))
+        .route("/v1/models", get(models))
+}
+
+/// The OpenAPI document of the HTTP API.
+const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI).into_response()
+}
+
+/// The model name clients see.
+const MODEL: &str = "appliance-rag";
+
+async fn models(CurrentUser(_): CurrentUser) -> Json<Value> {
+    Json(json!({ "object": "list", "data": [{ "id": MODEL, "object": "model", "owned_by": "appliance" }] }))
+}
+
+#[derive(Deserialize)]
+pub struct ChatMessage {
+    role: String,
+    content: String,
+}
+
+#[derive(Deserialize)]
+pub struct ChatRequest {
+    messages: Vec<ChatMessage>,
+    #[serde(default)]
+    stream: bool,
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// `POST /v1/chat/completions`: the last user message is the question (a short follow-up
+/// is retrieved together with the user message before it). The answer comes only from
+/// passages the caller may read; `citations` lists them.
+async fn chat_completions(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+    ApiJson(request): ApiJson<ChatRequest>,
+) -> Result<Response, ApiError> {
+    let user_messages: Vec<&str> = request
+        .messages
+        .iter()
+        .filter(|message| message.role == "user")
+        .map(|message| message.content.as_str())
+        .collect();
+    let Some(question) = user_messages.last().map(|question| question.trim().to_owned()) else {
+        return Err(ApiError::BadRequest("no user message".into()));
+    };
+    if question.is_empty() || question.len() > 2000 {
+        return Err(ApiError::BadRequest("the question must have 1 to 2000 bytes".into()));
+    }
+    let previous = user_messages.len().checked_sub(2).map(|index| user_messages[index]);
+    let id = format!("chatcmpl-{}", hex::encode(rand::random::<[u8; 12]>()));
+    let question = Question {
+        retrieval_query: conversations::retrieval_query(&question, previous),
+        text: question,
+        acl: user.acl(),
+        actor: user.username.clone(),
+    };
+    let mut events = state.engine.answer_stream(question);
+    if !request.stream {
+        let answer = loop {
+            match events.recv().await {
+                Some(StreamEvent::Done(answer)) => break answer,
+                Some(StreamEvent::Failed(message)) => return Err(ApiError::Internal(anyhow::anyhow!(message))),
+                Some(StreamEvent::Progress(_)) => {}
+                None => return Err(ApiError::Internal(anyhow::anyhow!("the answer stream ended early"))),
+            }
+        };
+        return Ok(Json(json!({
+            "id": id,
+            "object": "chat.completion",
+            "created": unix_now(),
+            "model": MODEL,
+            "choices": [{ "index": 0, "message": { "role": "assistant", "content": answer.answer }, "finish_reason": "stop" }],
+            "usage": {
+                "prompt_tokens": answer.prompt_tokens,
+                "completion_tokens": answer.generated_tokens,
+                "total_tokens": answer.prompt_tokens + answer.generated_tokens,
+            },
+            "citations": answer.citations,
+            "refused": answer.refused,
+        }))
+        .into_response());
+    }
+    let created = unix_now();
+    let chunk = move |delta: Value, finish: Option<&str>, extra: Option<Value>| {
+        let mut value = json!({
+            "id": id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": MODEL,
+            "choices": [{ "index": 0, "delta": delta, "finish_reason": finish }],
+        });
+        if let Some(extra) = extra {
+            value["citations"] = extra["citations"].clone();
+            value["refused"] = extra["refused"].clone();
+        }
+        Event::default().data(value.to_string())
+    };
+    let first = futures_util::stream::once(std::future::ready(vec![chunk(
+        json!({ "role": "assistant" }),
+        None,
+        None,
+    )]));
+    let mut streamed = false;
+    let body = ReceiverStream::new(events).map(move |event| match event {
+        StreamEvent::Progress(AnswerEvent::Token(piece)) => {
+            streamed = true;
+            vec![chunk(json!({ "content": piece }), None, None)]
+        }
+        StreamEvent::Progress(_) => Vec::new(),
+        StreamEvent::Done(answer) => {
+            let mut chunks = Vec::new();
+            if !streamed {
+                chunks.push(chunk(json!({ "content": answer.answer }), None, None));
+            }
+            let extra = json!({ "citations": answer.citations, "refused": answer.refused });
+            chunks.push(chunk(json!({}), Some("stop"), Some(extra)));
+            chunks.push(Event::default().data("[DONE]"));
+            chunks
+        }
+        StreamEvent::Failed(message) => vec![
+            Event::default().data(json!({ "error": { "message": message } }).to_string()),
+            Event::default().data("[DONE]"),
+        ],
+    });
+    let stream = first
+        .chain(body)
+        .flat_map(|events| futures_util::stream::iter(events.into_iter().map(Ok::<_, Infallible>)));
+    Ok((StatusCode::OK, Sse::new(stream).keep_alive(KeepAlive::default())).into_response())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every route the server declares is in the OpenAPI document, and the reverse.
+    #[test]
+    fn openapi_documents_every_route() {
+        let document: Value = serde_json::from_str(OPENAPI).expect("valid JSON");
+        let documented: Vec<&str> = document["paths"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        let source = [
+            include_str!("mod.rs"),
+            include_str!("answers.rs"),
+            include_str!("documents.rs"),
+            include_str!("admin.rs"),
+            include_str!("chat.rs"),
+            include_str!("openai.rs"),
+        ]
+        .concat();
+        let declared: Vec<&str> = source
+            .split(".route(")
+            .skip(1)
+            .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
+            .filter(|path| path.starts_with("/api/") || path.starts_with("/v1/"))
+            .collect();
+        assert!(declared.len() > 20, "{declared:?}");
+        for path in &declared {
+            assert!(documented.contains(path), "{path} is not in openapi.json");
+        }
+        for path in &documented {
+            assert!(
+                declared.contains(path),
+                "openapi.json lists {path}, which the server does not serve"
+            );
+        }
+    }
+}

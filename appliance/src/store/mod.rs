@@ -1,0 +1,77 @@
+//! The store: the one owner of SQL. Documents and their chunks, ingest jobs, users and
+//! sessions, API tokens, conversations, admin-edited texts and the audit log each have a
+//! module here; handlers, commands and the engine call these functions and never write a
+//! statement themselves.
+//!
+//! SQLite is the embedded default. The statements are plain SQL with `?` parameters and
+//! the schema lives in `migrations/`, so a PostgreSQL implementation can sit next to this
+//! one behind the same functions (sqlx speaks both).
+
+pub mod audit;
+pub mod conversations;
+pub mod documents;
+pub mod jobs;
+pub mod site_texts;
+pub mod users;
+
+use std::path::Path;
+use std::str::FromStr;
+
+use anyhow::Context;
+use sqlx::SqlitePool;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+/// A handle on the database, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+}
+
+impl Store {
+    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
+        }
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .with_context(|| format!("opening database {}", path.display()))?;
+        sqlx::migrate!("./migrations")
+            .run(&pool)
+            .await
+            .context("migrating the database")?;
+        Ok(Self { pool })
+    }
+
+    /// Number of documents.
+    pub async fn document_count(&self) -> anyhow::Result<i64> {
+        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM documents")
+            .fetch_one(&self.pool)
+            .await?)
+    }
+
+    /// Runs raw SQL: only for tests that tamper with rows on purpose.
+    #[doc(hidden)]
+    pub async fn execute_for_tests(&self, sql: &str) -> anyhow::Result<u64> {
+        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
+    }
+}
+
+/// How long a statement waits for another connection's write lock before failing.
+const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// The current time as SQLite writes it in `created_at` columns.
+const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
+
+/// A JSON array of names as stored in `groups_json` columns.
+fn groups_from_json(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}

@@ -1,0 +1,239 @@
+//! The answer path: refusal, citations, re-citing, the extractive fallback, the queue and
+//! its positions, and the audit row of every question, answered or not.
+
+use std::time::Duration;
+
+use appliance::acl::Acl;
+use appliance::engine::{AnswerEvent, Hit};
+
+use super::TestEngine;
+use super::fakes::{Gate, Script};
+
+const CANTEEN: &str = "# Canteen\n\nThe canteen opens at seven in the morning.\n";
+const PARKING: &str = "# Parking\n\nVisitors park in the north garage next to the canteen.\n";
+const CANTEEN_SENTENCE: &str = "The canteen opens at seven in the morning.";
+const PARKING_SENTENCE: &str = "Visitors park in the north garage next to the canteen.";
+
+async fn with_documents(scripts: Option<Vec<Script>>) -> TestEngine {
+    let test = TestEngine::new(scripts).await;
+    test.ingest("/docs/canteen.md", CANTEEN, &[]).await;
+    test.ingest("/docs/parking.md", PARKING, &[]).await;
+    test
+}
+
+/// The passage number each document will have in the prompt for `question`.
+async fn numbers(test: &TestEngine, question: &str) -> (usize, usize) {
+    let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
+    let position = |name: &str| 1 + hits.iter().position(|hit: &Hit| hit.document == name).unwrap();
+    (position("canteen.md"), position("parking.md"))
+}
+
+#[tokio::test]
+async fn a_question_nothing_answers_is_refused_without_generating() {
+    let test = with_documents(Some(Vec::new())).await;
+    let answer = test
+        .engine
+        .ask("Who audits the quarterly tax filings?", &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert!(answer.refused, "{answer:?}");
+    assert!(answer.citations.is_empty());
+    assert_eq!(test.generator.as_ref().unwrap().calls(), 0);
+    assert_eq!(test.audit("question").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_supported_answer_cites_its_document_and_page() {
+    let test = with_documents(Some(Vec::new())).await;
+    let question = "When does the canteen open in the morning?";
+    let (canteen, _) = numbers(&test, question).await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say(format!("{CANTEEN_SENTENCE} [{canteen}]")));
+    let answer = test
+        .engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert!(!answer.refused, "{answer:?}");
+    assert_eq!(answer.citations.len(), 1);
+    assert_eq!(answer.citations[0].document, "canteen.md");
+    assert_eq!(answer.citations[0].page, 1);
+    assert!(!answer.extractive);
+}
+
+#[tokio::test]
+async fn a_sentence_citing_the_wrong_passage_is_re_cited_to_the_one_that_supports_it() {
+    let test = with_documents(Some(Vec::new())).await;
+    let question = "Where do visitors park near the canteen?";
+    let (canteen, _) = numbers(&test, question).await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say(format!("{PARKING_SENTENCE} [{canteen}]")));
+    let answer = test
+        .engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert!(!answer.refused, "{answer:?}");
+    let documents: Vec<&str> = answer
+        .citations
+        .iter()
+        .map(|citation| citation.document.as_str())
+        .collect();
+    assert_eq!(documents, vec!["parking.md"], "{answer:?}");
+}
+
+#[tokio::test]
+async fn an_answer_no_passage_supports_is_refused() {
+    let test = with_documents(Some(Vec::new())).await;
+    let question = "When does the canteen open in the morning?";
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say("Lunch is served by robots on the moon [1].".to_owned()));
+    let answer = test
+        .engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert!(answer.refused, "{answer:?}");
+    assert!(answer.citations.is_empty());
+}
+
+#[tokio::test]
+async fn without_a_generator_the_answer_is_a_labelled_extract() {
+    let test = with_documents(None).await;
+    let answer = test
+        .engine
+        .ask(
+            "When does the canteen open in the morning?",
+            &Acl::operator(),
+            "alice",
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(answer.extractive && !answer.refused, "{answer:?}");
+    assert!(
+        answer.answer.starts_with("Extract (not generated): "),
+        "{}",
+        answer.answer
+    );
+    assert!(answer.answer.contains("seven"), "{}", answer.answer);
+    assert_eq!(answer.citations[0].document, "canteen.md");
+}
+
+#[tokio::test]
+async fn most_cited_documents_are_counted_once_per_answer() {
+    // A question both passages answer a part of: no refusal for thin evidence here.
+    let test = TestEngine::with_settings(Some(Vec::new()), |settings| settings.refuse_below_evidence = 0.0).await;
+    test.ingest("/docs/canteen.md", CANTEEN, &[]).await;
+    test.ingest("/docs/parking.md", PARKING, &[]).await;
+    let question = "When does the canteen open and where do visitors park?";
+    let (canteen, parking) = numbers(&test, question).await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say(format!(
+        "{CANTEEN_SENTENCE} [{canteen}] {PARKING_SENTENCE} [{parking}] The canteen opens at seven. [{canteen}]"
+    )));
+    let answer = test
+        .engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert_eq!(answer.citations.len(), 2, "{answer:?}");
+    let audited = test.audit("question").await;
+    let cited = audited[0].detail["cited_documents"].as_array().unwrap().clone();
+    assert_eq!(cited.len(), 2, "each document once: {cited:?}");
+    assert_ne!(cited[0], cited[1]);
+}
+
+#[tokio::test]
+async fn a_question_whose_generation_fails_is_still_audited() {
+    let test = with_documents(Some(vec![Script::Fail])).await;
+    let result = test
+        .engine
+        .ask(
+            "When does the canteen open in the morning?",
+            &Acl::operator(),
+            "alice",
+            None,
+        )
+        .await;
+    assert!(result.is_err());
+    let audited = test.audit("question").await;
+    assert_eq!(audited.len(), 1, "the failed question left no audit row");
+    assert_eq!(audited[0].detail["failed"], "error");
+    assert!(!audited[0].detail["retrieved_chunks"].as_array().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn a_question_whose_asker_left_is_still_audited_as_cancelled() {
+    let test = with_documents(Some(Vec::new())).await;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    drop(receiver);
+    let result = test
+        .engine
+        .ask(
+            "When does the canteen open in the morning?",
+            &Acl::operator(),
+            "alice",
+            Some(sender),
+        )
+        .await;
+    assert!(result.is_err());
+    let audited = test.audit("question").await;
+    assert_eq!(audited.len(), 1, "the cancelled question left no audit row");
+    assert_eq!(audited[0].detail["failed"], "cancelled");
+}
+
+#[tokio::test]
+async fn the_generator_is_queued_so_a_second_asker_hears_its_position() {
+    let gate = Gate::default();
+    let first_script = Script::WaitThenSay(gate.clone(), format!("{CANTEEN_SENTENCE} [1]"));
+    let test = with_documents(Some(vec![first_script])).await;
+    let question = "When does the canteen open in the morning?";
+    let engine = test.engine.clone();
+    let first = tokio::spawn(async move { engine.ask(question, &Acl::operator(), "alice", None).await });
+    let generator = test.generator.clone().unwrap();
+    while generator.calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let engine = test.engine.clone();
+    let second = tokio::spawn(async move { engine.ask(question, &Acl::operator(), "bob", Some(sender)).await });
+    let ahead = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(event) = receiver.recv().await {
+            if let AnswerEvent::Queued { ahead } = event {
+                return Some(ahead);
+            }
+        }
+        None
+    })
+    .await
+    .expect("no queued event: the second question did not wait in the queue");
+    assert_eq!(ahead, Some(1));
+    gate.open();
+    assert!(!first.await.unwrap().unwrap().refused);
+    let second = second.await.unwrap().unwrap();
+    assert!(!second.extractive, "{second:?}");
+}
+
+#[tokio::test]
+async fn a_busy_generator_answers_by_extract_after_the_wait_limit() {
+    let gate = Gate::default();
+    let first_script = Script::WaitThenSay(gate.clone(), format!("{CANTEEN_SENTENCE} [1]"));
+    let test = TestEngine::with_settings(Some(vec![first_script]), |settings| {
+        settings.generator_wait_seconds = 0;
+    })
+    .await;
+    test.ingest("/docs/canteen.md", CANTEEN, &[]).await;
+    let question = "When does the canteen open in the morning?";
+    let engine = test.engine.clone();
+    let first = tokio::spawn(async move { engine.ask(question, &Acl::operator(), "alice", None).await });
+    let generator = test.generator.clone().unwrap();
+    while generator.calls() == 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let second = test.engine.ask(question, &Acl::operator(), "bob", None).await.unwrap();
+    assert!(second.extractive, "{second:?}");
+    assert!(second.model.contains("busy"), "{}", second.model);
+    gate.open();
+    first.await.unwrap().unwrap();
+}
