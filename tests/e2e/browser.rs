@@ -293,6 +293,32 @@ fn employee_and_admin_journeys_in_both_languages() {
     );
     browser.screenshot("zh-documents");
 
+    // "Upload new version" on that document: same id, version 2, the new text.
+    let document_id = browser.script(
+        "return [...document.querySelectorAll('#documents-table tbody tr')].find(r => r.textContent.includes('食堂'))\
+         .querySelector('.upload-version').dataset.document",
+    );
+    let document_id = document_id
+        .as_str()
+        .expect("an upload-version button on the document")
+        .to_owned();
+    let revised = docs.join("canteen-2027.md");
+    std::fs::write(&revised, "# 食堂\n\n从一月起，食堂午餐时间是十二点到两点。\n").unwrap();
+    let version_input = browser.find(&format!(".upload-version-input[data-document='{document_id}']"), 10);
+    browser.command(
+        "POST",
+        &format!("/element/{version_input}/value"),
+        json!({ "text": revised.to_str().unwrap() }),
+    );
+    browser.wait_until(
+        "the new version to be indexed",
+        &format!(
+            "return [...document.querySelectorAll('#documents-table tbody tr')].some(r => \
+             r.querySelector('.upload-version[data-document=\"{document_id}\"]') && r.children[2].textContent === '2')"
+        ),
+        120,
+    );
+
     // A file name carrying markup is shown as text in the jobs and documents tables.
     let hostile_name = docs.join("<img src=x onerror=alert(1)>.md");
     std::fs::write(&hostile_name, "# Parking\n\nVisitors park on level B2.\n").unwrap();

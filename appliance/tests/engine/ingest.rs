@@ -155,3 +155,44 @@ async fn reindexing_keeps_the_document_and_needs_the_right_to_manage_it() {
         (outcome.document_id.as_str(), 2)
     );
 }
+
+/// Before: the upload's SHA-256 was computed on the async runtime, so a large upload
+/// stalled every other request on that thread for as long as the hashing took. A watchdog
+/// task on a one-thread runtime measures its longest stall while a 192 MiB upload is
+/// hashed (and then refused as too large): the stall must be a small part of the whole.
+#[test]
+fn hashing_a_large_upload_does_not_stall_the_runtime() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    runtime.block_on(async {
+        let test = TestEngine::new(None).await;
+        let bytes = vec![b'x'; 192 << 20];
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let watching = stop.clone();
+        let watchdog = tokio::spawn(async move {
+            let mut worst = Duration::ZERO;
+            while !watching.load(std::sync::atomic::Ordering::Relaxed) {
+                let before = std::time::Instant::now();
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                worst = worst.max(before.elapsed());
+            }
+            worst
+        });
+        tokio::task::yield_now().await;
+        let started = std::time::Instant::now();
+        let result = test
+            .engine
+            .ingest_bytes("/docs/huge.md", Ok(bytes), &options(&[], "cli"))
+            .await;
+        let total = started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let worst = watchdog.await.unwrap();
+        assert!(result.is_err(), "a 192 MiB file is over the 64 MiB limit");
+        assert!(
+            worst < total / 3,
+            "the runtime stalled for {worst:?} of the {total:?} the upload took"
+        );
+    });
+}
