@@ -19,7 +19,7 @@ use crate::acl::Acl;
 use crate::{Error, Result};
 
 /// A passage an answer cites.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Citation {
     /// The marker number in the answer text.
     pub n: usize,
@@ -33,7 +33,7 @@ pub struct Citation {
 }
 
 /// The final answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Answer {
     pub answer: String,
     pub citations: Vec<Citation>,
@@ -41,6 +41,7 @@ pub struct Answer {
     /// Why the answer was refused, if it was.
     pub refusal_reason: Option<String>,
     /// Each sentence of the answer with the passages it cites and whether they support it.
+    #[schema(value_type = Vec<Object>)]
     pub sentences: Vec<SentenceSupport>,
     /// The passages the model saw, numbered from 1.
     pub sources: Vec<Hit>,

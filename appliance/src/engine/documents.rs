@@ -19,12 +19,13 @@ use crate::store::documents::{self, Document, PagePassage};
 use crate::store::jobs::{self, JobState, NewJob};
 use crate::{Error, Result};
 
-/// A queued upload.
-#[derive(Debug, Clone, serde::Serialize)]
+/// A queued upload, as `POST /api/documents` answers it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct QueuedUpload {
     pub job: i64,
     pub name: String,
-    /// The document it will be a new version of (`None`: a new document).
+    /// The document it will be a new version of (absent: a new document).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub document_id: Option<String>,
 }
 
@@ -237,13 +238,7 @@ impl Engine {
         let keyword_chunks: Vec<KeywordChunk> = documents::indexed_chunks(&self.store, Some(id))
             .await?
             .into_iter()
-            .map(|chunk| KeywordChunk {
-                chunk_id: chunk.chunk_id,
-                document: chunk.document_id,
-                title: chunk.title,
-                text: chunk.text,
-                access: tokens.clone(),
-            })
+            .map(|chunk| chunk.into_keyword_chunk(tokens.clone()))
             .collect();
         let (keyword, vector_store, owned_id) = (self.keyword.clone(), self.vectors.clone(), id.to_owned());
         tokio::task::spawn_blocking(move || -> Result<()> {

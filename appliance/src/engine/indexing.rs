@@ -340,12 +340,9 @@ impl Engine {
         let chunks: Vec<KeywordChunk> = documents::indexed_chunks(&self.store, None)
             .await?
             .into_iter()
-            .map(|chunk| KeywordChunk {
-                chunk_id: chunk.chunk_id,
-                document: chunk.document_id,
-                title: chunk.title,
-                text: chunk.text,
-                access: chunk.access.index_tokens(),
+            .map(|chunk| {
+                let tokens = chunk.access.index_tokens();
+                chunk.into_keyword_chunk(tokens)
             })
             .collect();
         let count = chunks.len();

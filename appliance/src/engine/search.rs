@@ -15,7 +15,7 @@ use crate::settings::Fusion;
 use crate::store::documents;
 
 /// One search result: a passage with where it comes from.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Hit {
     pub chunk_id: u64,
     /// The document's file name.

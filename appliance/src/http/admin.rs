@@ -7,13 +7,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::documents::clean_groups;
 use super::{ApiError, ApiJson, AppState, CurrentUser, RequireAdmin};
 use crate::acl::Role;
 use crate::store::site_texts::{self, Kind, SiteText};
+use crate::store::users::User;
 use crate::store::{audit, documents, users};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -27,9 +28,20 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/stats", get(stats))
 }
 
-/// `GET /api/users` (admin).
-async fn list_users(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Result<Json<Value>, ApiError> {
-    Ok(Json(json!({ "users": users::list(state.engine.store()).await? })))
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Users {
+    users: Vec<User>,
+}
+
+/// Every user (admin).
+#[utoipa::path(get, path = "/api/users", tag = "admin", responses((status = 200, body = Users), (status = 403)))]
+pub(super) async fn list_users(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+) -> Result<Json<Users>, ApiError> {
+    Ok(Json(Users {
+        users: users::list(state.engine.store()).await?,
+    }))
 }
 
 fn parse_role(name: &str) -> Result<Role, ApiError> {
@@ -37,7 +49,7 @@ fn parse_role(name: &str) -> Result<Role, ApiError> {
         .map_err(|_| ApiError::BadRequest("the role must be admin, editor or employee".into()))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewUser {
     username: String,
     role: String,
@@ -45,12 +57,21 @@ pub struct NewUser {
     groups: Vec<String>,
 }
 
-/// `POST /api/users` (admin): creates a user with a generated password, shown once.
-async fn add_user(
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedUser {
+    user: User,
+    /// Generated; shown this once.
+    password: String,
+}
+
+/// Creates a user with a generated password, shown once (admin).
+#[utoipa::path(post, path = "/api/users", tag = "admin", request_body = NewUser,
+    responses((status = 200, body = CreatedUser), (status = 400, body = super::error::ErrorBody), (status = 403)))]
+pub(super) async fn add_user(
     State(state): State<AppState>,
     RequireAdmin(user): RequireAdmin,
     ApiJson(request): ApiJson<NewUser>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CreatedUser>, ApiError> {
     let username = request.username.trim();
     if username.is_empty()
         || username.chars().count() > 64
@@ -73,23 +94,33 @@ async fn add_user(
         json!({ "user": created.username, "role": created.role, "groups": created.groups }),
     )
     .await?;
-    Ok(Json(json!({ "user": created, "password": password })))
+    Ok(Json(CreatedUser {
+        user: created,
+        password,
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct UserChange {
     role: String,
     groups: Vec<String>,
     disabled: bool,
 }
 
-/// `PUT /api/users/{id}` (admin): role, groups, disabled. Disabling ends the sessions.
-async fn update_user(
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct UpdatedUser {
+    user: User,
+}
+
+/// Role, groups, disabled (admin). Disabling ends the user's sessions.
+#[utoipa::path(put, path = "/api/users/{id}", tag = "admin", params(("id" = i64, Path)), request_body = UserChange,
+    responses((status = 200, body = UpdatedUser), (status = 400, body = super::error::ErrorBody), (status = 403), (status = 404)))]
+pub(super) async fn update_user(
     State(state): State<AppState>,
     RequireAdmin(user): RequireAdmin,
     Path(id): Path<i64>,
     ApiJson(request): ApiJson<UserChange>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<UpdatedUser>, ApiError> {
     let role = parse_role(&request.role)?;
     if id == user.id && (request.disabled || role != Role::Admin) {
         return Err(ApiError::BadRequest("you cannot disable or demote yourself".into()));
@@ -105,21 +136,29 @@ async fn update_user(
         json!({ "user": updated.username, "role": updated.role, "groups": updated.groups, "disabled": updated.disabled }),
     )
     .await?;
-    Ok(Json(json!({ "user": updated })))
+    Ok(Json(UpdatedUser { user: updated }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct PasswordChange {
     current: String,
     new: String,
 }
 
-/// `POST /api/me/password`: change one's own password (ends every session).
-async fn change_password(
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct PasswordChanged {
+    ok: bool,
+    message: &'static str,
+}
+
+/// Changes one's own password (ends every session).
+#[utoipa::path(post, path = "/api/me/password", tag = "auth", request_body = PasswordChange,
+    responses((status = 200, body = PasswordChanged), (status = 400, body = super::error::ErrorBody)))]
+pub(super) async fn change_password(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(request): ApiJson<PasswordChange>,
-) -> Result<Response, ApiError> {
+) -> Result<Json<PasswordChanged>, ApiError> {
     let store = state.engine.store();
     if users::authenticate(store, &user.username, &request.current)
         .await?
@@ -131,17 +170,25 @@ async fn change_password(
         .await
         .map_err(|error| ApiError::BadRequest(format!("{error:#}")))?;
     audit::append(store, &user.username, "password.change", json!({})).await?;
-    Ok(Json(json!({ "ok": true, "message": "password changed; please log in again" })).into_response())
+    Ok(Json(PasswordChanged {
+        ok: true,
+        message: "password changed; please log in again",
+    }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct AuditQuery {
+    /// Only this actor's rows.
     #[serde(default)]
     actor: String,
+    /// Only actions starting with this.
     #[serde(default)]
     action: String,
+    /// `csv` for a spreadsheet export, else JSON.
     #[serde(default)]
     format: String,
+    /// Newest rows returned (default 200).
     #[serde(default = "default_audit_limit")]
     limit: i64,
 }
@@ -150,9 +197,27 @@ fn default_audit_limit() -> i64 {
     200
 }
 
-/// `GET /api/audit?actor=&action=&limit=&format=json|csv` (admin): newest first, with the
-/// chain's verification result.
-async fn audit_log(
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct AuditLog {
+    entries: Vec<audit::Entry>,
+    chain: ChainCheck,
+}
+
+/// Whether the hash chain verified, over how many rows, or where it broke.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ChainCheck {
+    intact: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    rows: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+}
+
+/// The audit log, newest first, with the chain's verification (admin); `format=csv` exports.
+#[utoipa::path(get, path = "/api/audit", tag = "admin", params(AuditQuery),
+    responses((status = 200, body = AuditLog), (status = 200, content_type = "text/csv", description = "With format=csv"),
+        (status = 403)))]
+pub(super) async fn audit_log(
     State(state): State<AppState>,
     RequireAdmin(user): RequireAdmin,
     Query(query): Query<AuditQuery>,
@@ -191,14 +256,19 @@ async fn audit_log(
             .into_response());
     }
     let verified = audit::verify(store).await;
-    Ok(Json(json!({
-        "entries": entries,
-        "chain": match verified {
-            Ok(rows) => json!({ "intact": true, "rows": rows }),
-            Err(error) => json!({ "intact": false, "error": format!("{error:#}") }),
+    let chain = match verified {
+        Ok(rows) => ChainCheck {
+            intact: true,
+            rows: Some(rows),
+            error: None,
         },
-    }))
-    .into_response())
+        Err(error) => ChainCheck {
+            intact: false,
+            rows: None,
+            error: Some(format!("{error:#}")),
+        },
+    };
+    Ok(Json(AuditLog { entries, chain }).into_response())
 }
 
 /// One CSV field, quoted; a leading formula character is defused for spreadsheet users.
@@ -211,9 +281,15 @@ fn csv_field(field: &str) -> String {
     format!("\"{}\"", defused.replace('"', "\"\""))
 }
 
-/// `GET /api/stats` (admin): questions per day, answer latency, unanswered questions and
-/// the most-cited documents, from the audit log.
-async fn stats(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Result<Json<Value>, ApiError> {
+/// Questions per day, answer latency, unanswered questions and the most-cited documents,
+/// from the audit log (admin).
+#[utoipa::path(get, path = "/api/stats", tag = "admin",
+    responses((status = 200, body = Object, description = "questions, questions_per_day, latency_p50_s, latency_p95_s, unanswered, most_cited"),
+        (status = 403)))]
+pub(super) async fn stats(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+) -> Result<Json<Value>, ApiError> {
     let store = state.engine.store();
     let questions = audit::details_of(store, "question", 20_000).await?;
     let now = std::time::SystemTime::now()
@@ -298,7 +374,7 @@ fn day_of(unix_seconds: i64) -> String {
     format!("{year:04}-{month:02}-{day:02}")
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SiteTextChange {
     text: String,
 }
@@ -307,16 +383,19 @@ pub struct SiteTextChange {
 const SYSTEM_PROMPT_MAX_CHARS: usize = 4000;
 const DICTIONARY_MAX_WORDS: usize = 20_000;
 
-/// `GET /api/system-prompt` (admin): the prompt in force, with its version and sha256.
-async fn system_prompt(
+/// The system prompt in force, with its version and sha256 (admin).
+#[utoipa::path(get, path = "/api/system-prompt", tag = "admin", responses((status = 200, body = SiteText), (status = 403)))]
+pub(super) async fn system_prompt(
     State(state): State<AppState>,
     RequireAdmin(_): RequireAdmin,
 ) -> Result<Json<SiteText>, ApiError> {
     Ok(Json(state.engine.system_prompt().await?))
 }
 
-/// `PUT /api/system-prompt` (admin): saves a new version; answers use it at once.
-async fn set_system_prompt(
+/// Saves a new version of the system prompt; answers use it at once (admin).
+#[utoipa::path(put, path = "/api/system-prompt", tag = "admin", request_body = SiteTextChange,
+    responses((status = 200, body = SiteText), (status = 400, body = super::error::ErrorBody), (status = 403)))]
+pub(super) async fn set_system_prompt(
     State(state): State<AppState>,
     RequireAdmin(user): RequireAdmin,
     ApiJson(change): ApiJson<SiteTextChange>,
@@ -338,16 +417,35 @@ async fn set_system_prompt(
     Ok(Json(saved))
 }
 
-/// `GET /api/dictionary` (admin): the domain dictionary in force and its words.
-async fn dictionary(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Result<Json<Value>, ApiError> {
-    let current = site_texts::current(state.engine.store(), Kind::DomainDictionary, "").await?;
-    let words = site_texts::dictionary_words(&current.text);
-    Ok(Json(json!({ "dictionary": current, "words": words })))
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Dictionary {
+    dictionary: SiteText,
+    words: Vec<String>,
 }
 
-/// `PUT /api/dictionary` (admin): saves a new version (one term per line) and re-indexes
-/// the keyword index with it in the background; the audit log records when that finished.
-async fn set_dictionary(
+/// The domain dictionary in force and its words (admin).
+#[utoipa::path(get, path = "/api/dictionary", tag = "admin", responses((status = 200, body = Dictionary), (status = 403)))]
+pub(super) async fn dictionary(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+) -> Result<Json<Dictionary>, ApiError> {
+    let dictionary = site_texts::current(state.engine.store(), Kind::DomainDictionary, "").await?;
+    let words = site_texts::dictionary_words(&dictionary.text);
+    Ok(Json(Dictionary { dictionary, words }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct DictionarySaved {
+    dictionary: SiteText,
+    /// The keyword index is being rebuilt; the audit log says when it is done.
+    rebuilding: bool,
+}
+
+/// Saves a new version of the dictionary (one term per line) and rebuilds the keyword index
+/// with it in the background; the audit log records when that finished (admin).
+#[utoipa::path(put, path = "/api/dictionary", tag = "admin", request_body = SiteTextChange,
+    responses((status = 202, body = DictionarySaved), (status = 400, body = super::error::ErrorBody), (status = 403)))]
+pub(super) async fn set_dictionary(
     State(state): State<AppState>,
     RequireAdmin(user): RequireAdmin,
     ApiJson(change): ApiJson<SiteTextChange>,
@@ -394,7 +492,10 @@ async fn set_dictionary(
     });
     Ok((
         StatusCode::ACCEPTED,
-        Json(json!({ "dictionary": saved, "rebuilding": true })),
+        Json(DictionarySaved {
+            dictionary: saved,
+            rebuilding: true,
+        }),
     )
         .into_response())
 }

@@ -24,7 +24,7 @@ pub(super) fn routes() -> Router<AppState> {
 /// Longest query or question, in bytes.
 const MAX_QUESTION_BYTES: usize = 2000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct SearchRequest {
     query: String,
     #[serde(default = "default_k")]
@@ -35,14 +35,17 @@ fn default_k() -> usize {
     10
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SearchResponse {
     hits: Vec<Hit>,
     /// The query's terms as the keyword index cuts them (for highlighting).
     terms: Vec<String>,
 }
 
-async fn search(
+/// Hybrid search over what the caller may read.
+#[utoipa::path(post, path = "/api/search", tag = "search", request_body = SearchRequest,
+    responses((status = 200, body = SearchResponse), (status = 400, body = super::error::ErrorBody)))]
+pub(super) async fn search(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(request): ApiJson<SearchRequest>,
@@ -66,14 +69,20 @@ async fn search(
     Ok(axum::Json(SearchResponse { hits, terms }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AskRequest {
     question: String,
     /// Continue this conversation (one of the caller's); a new one is started without it.
     conversation_id: Option<String>,
 }
 
-async fn ask(
+/// A question answered from what the caller may read, as server-sent events: `sources`
+/// (the passages), `queued` (questions ahead), `generating`, `token` (pieces of text), then
+/// `done` (the answer with its citations, `conversation_id` and `message_id`) or `error`.
+#[utoipa::path(post, path = "/api/ask", tag = "answers", request_body = AskRequest,
+    responses((status = 200, content_type = "text/event-stream", description = "The answer's events"),
+        (status = 400, body = super::error::ErrorBody), (status = 404, description = "Not the caller's conversation")))]
+pub(super) async fn ask(
     State(state): State<AppState>,
     user: CurrentUser,
     ApiJson(request): ApiJson<AskRequest>,

@@ -91,13 +91,13 @@ impl FromRequestParts<AppState> for RequireAdmin {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct LoginRequest {
     username: String,
     password: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Ok {
     ok: bool,
 }
@@ -116,7 +116,10 @@ fn secure_flag(state: &AppState, headers: &HeaderMap) -> &'static str {
     }
 }
 
-/// `POST /api/login`.
+/// Logs in; sets the session cookie.
+#[utoipa::path(post, path = "/api/login", tag = "auth", request_body = LoginRequest,
+    responses((status = 200, body = User), (status = 400, body = super::error::ErrorBody),
+        (status = 429, description = "Locked after repeated failures")))]
 pub async fn login(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -154,7 +157,8 @@ pub async fn login(
     Ok(([(header::SET_COOKIE, cookie)], Json(user)).into_response())
 }
 
-/// `POST /api/logout`.
+/// Ends the session.
+#[utoipa::path(post, path = "/api/logout", tag = "auth", responses((status = 200, body = Ok)))]
 pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, ApiError> {
     if let Some(token) = session_token(&headers) {
         users::end_session(state.engine.store(), &token).await?;
@@ -166,7 +170,8 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Result
     Ok(([(header::SET_COOKIE, cookie)], Json(Ok { ok: true })).into_response())
 }
 
-/// `GET /api/me`.
+/// The logged-in user.
+#[utoipa::path(get, path = "/api/me", tag = "auth", responses((status = 200, body = User), (status = 401)))]
 pub async fn me(CurrentUser(user): CurrentUser) -> Json<User> {
     Json(user)
 }

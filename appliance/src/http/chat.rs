@@ -3,10 +3,11 @@
 use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
 use super::{ApiError, ApiJson, AppState, CurrentUser, RequireAdmin};
+use crate::store::conversations::{ConversationSummary, Turn};
 use crate::store::{audit, conversations, users};
 
 pub(super) fn routes() -> Router<AppState> {
@@ -20,39 +21,66 @@ pub(super) fn routes() -> Router<AppState> {
         .route("/api/tokens/{id}", delete(delete_token))
 }
 
-/// `GET /api/conversations`: the caller's conversations, newest first.
-async fn list_conversations(
-    State(state): State<AppState>,
-    CurrentUser(user): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
-    let list = conversations::list(state.engine.store(), user.id).await?;
-    Ok(Json(json!({ "conversations": list })))
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Conversations {
+    conversations: Vec<ConversationSummary>,
 }
 
-/// `GET /api/conversations/{id}`: its turns; another user's conversation is 404.
-async fn conversation(
+/// The caller's conversations, newest first.
+#[utoipa::path(get, path = "/api/conversations", tag = "answers", responses((status = 200, body = Conversations)))]
+pub(super) async fn list_conversations(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Conversations>, ApiError> {
+    let conversations = conversations::list(state.engine.store(), user.id).await?;
+    Ok(Json(Conversations { conversations }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Conversation {
+    id: String,
+    turns: Vec<Turn>,
+}
+
+/// A conversation's turns; another user's conversation is 404.
+#[utoipa::path(get, path = "/api/conversations/{id}", tag = "answers", params(("id" = String, Path)),
+    responses((status = 200, body = Conversation), (status = 404)))]
+pub(super) async fn conversation(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Conversation>, ApiError> {
     let turns = conversations::turns(state.engine.store(), user.id, &id)
         .await?
         .ok_or(ApiError::NotFound)?;
-    Ok(Json(json!({ "id": id, "turns": turns })))
+    Ok(Json(Conversation { id, turns }))
 }
 
-async fn delete_conversation(
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Deleted<T: utoipa::ToSchema> {
+    deleted: T,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Done {
+    ok: bool,
+}
+
+/// Deletes one of the caller's conversations.
+#[utoipa::path(delete, path = "/api/conversations/{id}", tag = "answers", params(("id" = String, Path)),
+    responses((status = 200, body = Deleted<String>), (status = 404)))]
+pub(super) async fn delete_conversation(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted<String>>, ApiError> {
     if !conversations::delete(state.engine.store(), user.id, &id).await? {
         return Err(ApiError::NotFound);
     }
-    Ok(Json(json!({ "deleted": id })))
+    Ok(Json(Deleted { deleted: id }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct Feedback {
     /// 1 (helpful) or -1 (not helpful).
     rating: i64,
@@ -60,13 +88,15 @@ pub struct Feedback {
     comment: String,
 }
 
-/// `POST /api/messages/{id}/feedback`: 👍/👎 with an optional comment on one's own answer.
-async fn feedback(
+/// 👍/👎 with an optional comment on one's own answer.
+#[utoipa::path(post, path = "/api/messages/{id}/feedback", tag = "answers", params(("id" = i64, Path)),
+    request_body = Feedback, responses((status = 200, body = Done), (status = 400, body = super::error::ErrorBody), (status = 404)))]
+pub(super) async fn feedback(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(message): Path<i64>,
     ApiJson(request): ApiJson<Feedback>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     if !matches!(request.rating, -1 | 1) || request.comment.chars().count() > 2000 {
         return Err(ApiError::BadRequest(
             "rating must be 1 or -1, comment at most 2000 characters".into(),
@@ -83,47 +113,70 @@ async fn feedback(
         json!({ "message": message, "rating": request.rating, "comment": request.comment.trim() }),
     )
     .await?;
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(Done { ok: true }))
 }
 
-/// `GET /api/review` (admin): answers rated down or with unsupported sentences.
-async fn review_queue(State(state): State<AppState>, RequireAdmin(_): RequireAdmin) -> Result<Json<Value>, ApiError> {
+/// Answers rated down or with unsupported sentences, for people to review (admin).
+#[utoipa::path(get, path = "/api/review", tag = "admin",
+    responses((status = 200, body = Object, description = "items: the flagged answers"), (status = 403)))]
+pub(super) async fn review_queue(
+    State(state): State<AppState>,
+    RequireAdmin(_): RequireAdmin,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         json!({ "items": conversations::review_queue(state.engine.store()).await? }),
     ))
 }
 
-/// `POST /api/review/{message}` (admin): marks a flagged answer as reviewed.
-async fn mark_reviewed(
+/// Marks a flagged answer as reviewed (admin).
+#[utoipa::path(post, path = "/api/review/{id}", tag = "admin", params(("id" = i64, Path)),
+    responses((status = 200, body = Done), (status = 403), (status = 404)))]
+pub(super) async fn mark_reviewed(
     State(state): State<AppState>,
     RequireAdmin(user): RequireAdmin,
     Path(message): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Done>, ApiError> {
     let store = state.engine.store();
     if !conversations::mark_reviewed(store, message).await? {
         return Err(ApiError::NotFound);
     }
     audit::append(store, &user.username, "review", json!({ "message": message })).await?;
-    Ok(Json(json!({ "ok": true })))
+    Ok(Json(Done { ok: true }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct NewToken {
     name: String,
 }
 
-async fn list_tokens(State(state): State<AppState>, CurrentUser(user): CurrentUser) -> Result<Json<Value>, ApiError> {
+/// The caller's API tokens (names and dates; the tokens themselves are never stored).
+#[utoipa::path(get, path = "/api/tokens", tag = "auth",
+    responses((status = 200, body = Object, description = "tokens: id, name, created_at, last_used_at")))]
+pub(super) async fn list_tokens(
+    State(state): State<AppState>,
+    CurrentUser(user): CurrentUser,
+) -> Result<Json<Value>, ApiError> {
     Ok(Json(
         json!({ "tokens": users::list_tokens(state.engine.store(), &user).await? }),
     ))
 }
 
-/// `POST /api/tokens`: a new API token for the caller, shown once.
-async fn create_token(
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct CreatedToken {
+    id: i64,
+    name: String,
+    /// Shown this once; send it as `Authorization: Bearer ...`.
+    token: String,
+}
+
+/// A new API token for the caller, shown once.
+#[utoipa::path(post, path = "/api/tokens", tag = "auth", request_body = NewToken,
+    responses((status = 200, body = CreatedToken), (status = 400, body = super::error::ErrorBody)))]
+pub(super) async fn create_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     ApiJson(request): ApiJson<NewToken>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<CreatedToken>, ApiError> {
     let name = request.name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(ApiError::BadRequest(
@@ -133,18 +186,25 @@ async fn create_token(
     let store = state.engine.store();
     let (id, token) = users::create_token(store, &user, name).await?;
     audit::append(store, &user.username, "token.create", json!({ "id": id, "name": name })).await?;
-    Ok(Json(json!({ "id": id, "name": name, "token": token })))
+    Ok(Json(CreatedToken {
+        id,
+        name: name.to_owned(),
+        token,
+    }))
 }
 
-async fn delete_token(
+/// Revokes one of the caller's API tokens.
+#[utoipa::path(delete, path = "/api/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
+    responses((status = 200, body = Deleted<i64>), (status = 404)))]
+pub(super) async fn delete_token(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
     Path(id): Path<i64>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<Deleted<i64>>, ApiError> {
     let store = state.engine.store();
     if !users::delete_token(store, &user, id).await? {
         return Err(ApiError::NotFound);
     }
     audit::append(store, &user.username, "token.delete", json!({ "id": id })).await?;
-    Ok(Json(json!({ "deleted": id })))
+    Ok(Json(Deleted { deleted: id }))
 }

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{ApiError, ApiJson, AppState, CurrentUser, RequireEditor};
 use crate::acl::DocumentAccess;
-use crate::engine::IngestOptions;
+use crate::engine::{IngestOptions, QueuedUpload};
 use crate::store::documents::{Document, PagePassage};
 use crate::store::jobs::JobStatus;
 
@@ -56,28 +56,29 @@ fn upload_name(name: &str, body: &Bytes) -> Result<String, ApiError> {
     Ok(name)
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct UploadQuery {
+    /// File name (decides the format).
     name: String,
+    /// Comma-separated groups allowed to read it.
     #[serde(default)]
     groups: String,
+    /// Readable by all employees.
     #[serde(default)]
     public: bool,
-}
-
-#[derive(Serialize)]
-pub struct Queued {
-    job: i64,
-    name: String,
-    /// The document the upload becomes a new version of (absent: a new document).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    document_id: Option<String>,
 }
 
 /// `POST /api/documents?name=..&groups=a,b&public=true`, the file as the request body. A
 /// name matching a document the caller manages makes a new version of it; otherwise a
 /// new document.
-async fn upload(
+#[utoipa::path(post, path = "/api/documents", tag = "documents", params(UploadQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 202, body = QueuedUpload), (status = 400, body = super::error::ErrorBody),
+        (status = 403, description = "Not an editor or admin"),
+        (status = 409, body = super::error::ErrorBody, description = "Several documents of this name are the caller's: use .../versions"),
+        (status = 413, description = "Over the size limit")))]
+pub(super) async fn upload(
     State(state): State<AppState>,
     RequireEditor(user): RequireEditor,
     Query(query): Query<UploadQuery>,
@@ -93,22 +94,26 @@ async fn upload(
         .engine
         .enqueue_upload(&user.acl(), &name, body.to_vec(), &options)
         .await?;
-    let response = Queued {
-        job: queued.job,
-        name: queued.name,
-        document_id: queued.document_id,
-    };
-    Ok((StatusCode::ACCEPTED, Json(response)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VersionQuery {
+    /// File name (decides the format).
     name: String,
 }
 
 /// `POST /api/documents/{id}/versions?name=..`, the file as the request body: a new
 /// version of a document the caller manages, keeping its permissions.
-async fn upload_version(
+#[utoipa::path(post, path = "/api/documents/{id}/versions", tag = "documents",
+    params(("id" = String, Path, description = "Document id"), VersionQuery),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream"),
+    responses((status = 202, body = QueuedUpload), (status = 400, body = super::error::ErrorBody),
+        (status = 403, description = "The caller may read but not manage it"),
+        (status = 404, description = "No such document, or one the caller may not read"),
+        (status = 413, description = "Over the size limit")))]
+pub(super) async fn upload_version(
     State(state): State<AppState>,
     RequireEditor(user): RequireEditor,
     Path(id): Path<String>,
@@ -120,21 +125,20 @@ async fn upload_version(
         .engine
         .enqueue_new_version(&user.acl(), &id, &name, body.to_vec(), &user.username)
         .await?;
-    let response = Queued {
-        job: queued.job,
-        name: queued.name,
-        document_id: queued.document_id,
-    };
-    Ok((StatusCode::ACCEPTED, Json(response)).into_response())
+    Ok((StatusCode::ACCEPTED, Json(queued)).into_response())
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Jobs {
     jobs: Vec<JobStatus>,
 }
 
-/// `GET /api/jobs`: recent ingest jobs (editors see their own).
-async fn jobs(State(state): State<AppState>, RequireEditor(user): RequireEditor) -> Result<Json<Jobs>, ApiError> {
+/// Recent ingest jobs (editors see their own).
+#[utoipa::path(get, path = "/api/jobs", tag = "documents", responses((status = 200, body = Jobs), (status = 403)))]
+pub(super) async fn jobs(
+    State(state): State<AppState>,
+    RequireEditor(user): RequireEditor,
+) -> Result<Json<Jobs>, ApiError> {
     let jobs = state
         .engine
         .jobs(200)
@@ -146,7 +150,7 @@ async fn jobs(State(state): State<AppState>, RequireEditor(user): RequireEditor)
 }
 
 /// A document as the documents page shows it.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct DocumentView {
     id: String,
     name: String,
@@ -166,13 +170,14 @@ pub struct DocumentView {
     manageable: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Documents {
     documents: Vec<DocumentView>,
 }
 
-/// `GET /api/documents`: the documents the caller may read, newest first.
-async fn documents(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Documents>, ApiError> {
+/// The documents the caller may read, newest first.
+#[utoipa::path(get, path = "/api/documents", tag = "documents", responses((status = 200, body = Documents)))]
+pub(super) async fn documents(State(state): State<AppState>, user: CurrentUser) -> Result<Json<Documents>, ApiError> {
     let acl = user.acl();
     let documents = state
         .engine
@@ -200,13 +205,15 @@ async fn documents(State(state): State<AppState>, user: CurrentUser) -> Result<J
     Ok(Json(Documents { documents }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct Deleted {
     deleted: String,
 }
 
-/// `DELETE /api/documents/{id}`.
-async fn delete_document(
+/// Deletes a document the caller manages.
+#[utoipa::path(delete, path = "/api/documents/{id}", tag = "documents", params(("id" = String, Path)),
+    responses((status = 200, body = Deleted), (status = 403), (status = 404)))]
+pub(super) async fn delete_document(
     State(state): State<AppState>,
     RequireEditor(user): RequireEditor,
     Path(id): Path<String>,
@@ -215,13 +222,15 @@ async fn delete_document(
     Ok(Json(Deleted { deleted: id }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct QueuedJob {
     job: i64,
 }
 
-/// `POST /api/documents/{id}/reindex`: parse, chunk and embed the document again.
-async fn reindex(
+/// Parses, chunks and embeds a document the caller manages again.
+#[utoipa::path(post, path = "/api/documents/{id}/reindex", tag = "documents", params(("id" = String, Path)),
+    responses((status = 202, body = QueuedJob), (status = 403), (status = 404)))]
+pub(super) async fn reindex(
     State(state): State<AppState>,
     RequireEditor(user): RequireEditor,
     Path(id): Path<String>,
@@ -230,21 +239,24 @@ async fn reindex(
     Ok((StatusCode::ACCEPTED, Json(QueuedJob { job })).into_response())
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 pub struct AccessRequest {
     groups: Vec<String>,
     public: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AccessView {
     id: String,
     groups: Vec<String>,
     public: bool,
 }
 
-/// `PUT /api/documents/{id}/access`: who may read the document.
-async fn set_access(
+/// Who may read a document the caller manages.
+#[utoipa::path(put, path = "/api/documents/{id}/access", tag = "documents", params(("id" = String, Path)),
+    request_body = AccessRequest,
+    responses((status = 200, body = AccessView), (status = 400, body = super::error::ErrorBody), (status = 403), (status = 404)))]
+pub(super) async fn set_access(
     State(state): State<AppState>,
     RequireEditor(user): RequireEditor,
     Path(id): Path<String>,
@@ -262,7 +274,7 @@ async fn set_access(
     }))
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct PageView {
     id: String,
     title: String,
@@ -272,9 +284,11 @@ pub struct PageView {
     passages: Vec<PagePassage>,
 }
 
-/// `GET /api/documents/{id}/pages/{page}`: the indexed text of one page, as passages, so
-/// a citation can open the passage in its page.
-async fn page(
+/// The indexed text of one page, as passages, so a citation can open the passage in its page.
+#[utoipa::path(get, path = "/api/documents/{id}/pages/{page}", tag = "documents",
+    params(("id" = String, Path), ("page" = u32, Path)),
+    responses((status = 200, body = PageView), (status = 404)))]
+pub(super) async fn page(
     State(state): State<AppState>,
     user: CurrentUser,
     Path((id, page)): Path<(String, u32)>,

@@ -71,7 +71,7 @@ impl IntoResponse for ApiError {
 }
 
 /// The body of every error response.
-#[derive(Debug, serde::Serialize)]
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
     pub error: String,
 }

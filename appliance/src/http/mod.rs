@@ -13,6 +13,7 @@
 
 pub mod admin;
 pub mod answers;
+pub mod api_doc;
 pub mod auth;
 pub mod chat;
 pub mod documents;
@@ -213,14 +214,16 @@ async fn asset(uri: Uri) -> Response {
     }
 }
 
-#[derive(Serialize)]
-struct Health {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
     status: &'static str,
     documents: i64,
     chunks: u64,
 }
 
-async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
+/// Whether the server is up, and how much it holds.
+#[utoipa::path(get, path = "/api/health", tag = "meta", responses((status = 200, body = Health)))]
+pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     Ok(Json(Health {
         status: "ok",
         documents: state.engine.store().document_count().await?,

@@ -56,12 +56,13 @@ pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> 
 }
 
 /// One audit row as the admin pages show it.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct Entry {
     pub id: i64,
     pub at: String,
     pub actor: String,
     pub action: String,
+    #[schema(value_type = Object)]
     pub detail: Value,
     pub hash: String,
 }

@@ -9,7 +9,7 @@ use sqlx::Row;
 use super::Store;
 
 /// A conversation in a list.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ConversationSummary {
     pub id: String,
     pub title: String,
@@ -17,10 +17,12 @@ pub struct ConversationSummary {
 }
 
 /// One question and its answer.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Turn {
     pub id: i64,
     pub question: String,
+    /// The answer as `/api/ask` gave it.
+    #[schema(value_type = Object)]
     pub answer: Value,
     pub rating: Option<i64>,
     pub created_at: String,

@@ -265,6 +265,19 @@ pub struct IndexedChunk {
     pub access: DocumentAccess,
 }
 
+impl IndexedChunk {
+    /// The keyword index's entry for it, carrying `tokens` (its document's, or new ones).
+    pub fn into_keyword_chunk(self, tokens: Vec<String>) -> retrieval::KeywordChunk {
+        retrieval::KeywordChunk {
+            chunk_id: self.chunk_id,
+            document: self.document_id,
+            title: self.title,
+            text: self.text,
+            access: tokens,
+        }
+    }
+}
+
 /// Every chunk (`document`: only that document's), for re-indexing.
 pub async fn indexed_chunks(store: &Store, document: Option<&str>) -> anyhow::Result<Vec<IndexedChunk>> {
     let rows = sqlx::query(
@@ -330,7 +343,7 @@ pub async fn resolve_chunks(store: &Store, ids: &[u64]) -> anyhow::Result<Vec<Re
 }
 
 /// One passage of a page, for the page preview.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct PagePassage {
     pub chunk_id: i64,
     pub heading: String,

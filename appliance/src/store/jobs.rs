@@ -11,7 +11,7 @@ use super::{NOW, Store, groups_from_json};
 use crate::acl::DocumentAccess;
 
 /// Where a job is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum JobState {
     Queued,
@@ -82,7 +82,7 @@ pub struct Job {
 }
 
 /// A job as the admin pages show it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct JobStatus {
     pub id: i64,
     pub name: String,

@@ -26,7 +26,7 @@ impl Kind {
 }
 
 /// One saved version.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct SiteText {
     /// 0 for the built-in default, which is never stored.
     pub version: i64,

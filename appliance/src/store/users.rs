@@ -15,7 +15,7 @@ use crate::acl::{Acl, Role};
 pub const SESSION_SECONDS: i64 = 8 * 3600;
 
 /// A user as the rest of the appliance sees it.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+#[derive(Debug, Clone, Serialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct User {
     pub id: i64,
     pub username: String,
