@@ -8,5 +8,5 @@ scripts/fetch-models.sh "${APPLIANCE_MODELS_DIR:-models}"
 cargo fmt --all -- --check
 cargo clippy -j2 --workspace --all-targets -- -D warnings
 cargo build -j2 --workspace --all-targets
-target/debug/appliance --models-dir "${APPLIANCE_MODELS_DIR:-models}" models prepare
+"${CARGO_TARGET_DIR:-target}"/debug/appliance --models-dir "${APPLIANCE_MODELS_DIR:-models}" models prepare
 cargo nextest run -j2 --workspace --no-fail-fast
