@@ -9,7 +9,7 @@ scripts/setup.sh
 data_dir=${APPLIANCE_DATA_DIR:-data}
 appliance=(target/debug/appliance --data-dir "$data_dir" --models-dir "${APPLIANCE_MODELS_DIR:-models}")
 
-documents=(demo)
+documents=(demo/documents)
 if [[ ${DEMO_SHARED_DOCS:-0} == 1 ]]; then
   shared=../shared/eval/docs
   [[ -d $shared ]] || { echo "DEMO_SHARED_DOCS=1 needs $shared" >&2; exit 1; }

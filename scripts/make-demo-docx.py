@@ -1,11 +1,11 @@
 #!/usr/bin/env python3
 """Converts one section of a Debian Reference HTML chapter into a Word (.docx) document.
 
-This made the DOCX files of demo/ (see demo/LICENSES.md); nothing runs it at build, test or
+This made the DOCX files of demo/documents/ (see demo/LICENSES.md); nothing runs it at build, test or
 demo time. It needs python-docx (`pip install python-docx`, tested with 1.2.0):
 
     scripts/make-demo-docx.py ch10.en.html _data_security_infrastructure en \
-        demo/debian-reference-10.3-data-security.en.docx
+        demo/documents/debian-reference-10.3-data-security.en.docx
 
 The section (the `div.section` whose heading holds the anchor `SECTION_ID`) becomes a
 Heading 1, its subsections Heading 2, each subsection on a new page (an explicit page break,

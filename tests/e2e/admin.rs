@@ -9,7 +9,7 @@ use serde_json::{Value, json};
 use super::server::{add_user, agent, login, start};
 use super::{appliance, last_json_line};
 
-pub(super) const HEADER: (&str, &str) = ("X-Appliance-Request", "1");
+const HEADER: (&str, &str) = ("X-Appliance-Request", "1");
 
 pub(super) fn upload(
     agent: &ureq::Agent,
@@ -51,6 +51,11 @@ pub(super) fn get(agent: &ureq::Agent, url: &str, cookie: &str) -> (u16, Value) 
 }
 
 fn send(agent: &ureq::Agent, method: &str, url: &str, cookie: &str, body: Value) -> u16 {
+    send_json(agent, method, url, cookie, body).0
+}
+
+/// Sends a JSON body with `method` and returns the status and the JSON answer.
+pub(super) fn send_json(agent: &ureq::Agent, method: &str, url: &str, cookie: &str, body: Value) -> (u16, Value) {
     let request = ureq::http::Request::builder()
         .method(method)
         .uri(url)
@@ -59,7 +64,11 @@ fn send(agent: &ureq::Agent, method: &str, url: &str, cookie: &str, body: Value)
         .header("Content-Type", "application/json")
         .body(body.to_string())
         .unwrap();
-    agent.run(request).unwrap().status().as_u16()
+    let mut response = agent.run(request).unwrap();
+    (
+        response.status().as_u16(),
+        response.body_mut().read_json().unwrap_or(Value::Null),
+    )
 }
 
 pub(super) fn search_documents(agent: &ureq::Agent, base: &str, cookie: &str, query: &str) -> Vec<String> {

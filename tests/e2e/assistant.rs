@@ -3,27 +3,10 @@
 
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::admin::{HEADER, get, search_documents, upload, wait_for_jobs};
+use super::admin::{get, search_documents, send_json, upload, wait_for_jobs};
 use super::server::{add_user, agent, login, start};
-
-/// Sends a JSON body with `method` and returns the status and the JSON answer.
-fn send_json(agent: &ureq::Agent, method: &str, url: &str, cookie: &str, body: Value) -> (u16, Value) {
-    let request = ureq::http::Request::builder()
-        .method(method)
-        .uri(url)
-        .header("Cookie", cookie)
-        .header(HEADER.0, HEADER.1)
-        .header("Content-Type", "application/json")
-        .body(body.to_string())
-        .unwrap();
-    let mut response = agent.run(request).unwrap();
-    (
-        response.status().as_u16(),
-        response.body_mut().read_json().unwrap_or(Value::Null),
-    )
-}
 
 #[test]
 fn system_prompt_and_dictionary_are_admin_only_versioned_and_applied() {

@@ -44,9 +44,9 @@ pub fn models_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_root().join("models"))
 }
 
-/// The demo knowledge base, `demo/`: real documents whose content the tests know.
+/// The demo knowledge base, `demo/documents/`: real documents whose content the tests know.
 pub fn demo_docs() -> PathBuf {
-    workspace_root().join("demo")
+    workspace_root().join("demo/documents")
 }
 
 /// Slices of the evaluation sets, `tests/fixtures/eval/<set>/` (see its README).

@@ -153,9 +153,10 @@ impl Engine {
         // Indexing identical content twice helps nobody, but only when the same people
         // read both: an editor of another group must get a document of their own.
         let existing_id = existing.as_ref().map(|document| document.id.as_str());
-        if let Some(other) = documents::with_content(&self.store, &sha256, existing_id).await?
-            && let Some(other) = documents::get(&self.store, &other).await?
-            && other.access == job.access
+        if let Some(other) = documents::with_content(&self.store, &sha256, existing_id)
+            .await?
+            .into_iter()
+            .find(|other| other.access == job.access)
         {
             return Ok(skipped(other.id, IngestStatus::Duplicate, other.version));
         }

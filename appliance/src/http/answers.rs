@@ -107,11 +107,15 @@ pub(super) async fn ask(
         acl: user.acl(),
         actor: user.username.clone(),
     };
-    let question_text = question.text.clone();
+    // Shared by every event of the stream: one token is one event, so no copies per event.
+    let turn = std::sync::Arc::new((store, conversation, question.text.clone()));
     let events = state.engine.answer_stream(question);
     let stream = ReceiverStream::new(events).then(move |event| {
-        let (store, conversation, question_text) = (store.clone(), conversation.clone(), question_text.clone());
-        async move { Ok(sse_event(event, &store, &conversation, &question_text).await) }
+        let turn = turn.clone();
+        async move {
+            let (store, conversation, question) = &*turn;
+            Ok(sse_event(event, store, conversation, question).await)
+        }
     });
     Ok(Sse::new(stream).keep_alive(KeepAlive::default()))
 }

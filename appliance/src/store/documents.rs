@@ -96,15 +96,15 @@ pub async fn with_source(store: &Store, source: &str) -> anyhow::Result<Vec<Docu
     Ok(rows.iter().map(document_from_row).collect())
 }
 
-/// Another document with exactly this content, if any.
-pub async fn with_content(store: &Store, sha256: &str, other_than: Option<&str>) -> anyhow::Result<Option<String>> {
-    Ok(
-        sqlx::query_scalar("SELECT id FROM documents WHERE sha256 = ? AND id != COALESCE(?, '') LIMIT 1")
-            .bind(sha256)
-            .bind(other_than)
-            .fetch_optional(&store.pool)
-            .await?,
-    )
+/// The documents other than `other_than` with exactly this content.
+pub async fn with_content(store: &Store, sha256: &str, other_than: Option<&str>) -> anyhow::Result<Vec<Document>> {
+    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ? AND id != COALESCE(?, '')");
+    let rows = sqlx::query(&sql)
+        .bind(sha256)
+        .bind(other_than)
+        .fetch_all(&store.pool)
+        .await?;
+    Ok(rows.iter().map(document_from_row).collect())
 }
 
 /// The title of a document that still exists.

@@ -57,12 +57,6 @@ impl Store {
             .fetch_one(&self.pool)
             .await?)
     }
-
-    /// Runs raw SQL: only for tests that tamper with rows on purpose.
-    #[doc(hidden)]
-    pub async fn execute_for_tests(&self, sql: &str) -> anyhow::Result<u64> {
-        Ok(sqlx::query(sql).execute(&self.pool).await?.rows_affected())
-    }
 }
 
 /// How long a statement waits for another connection's write lock before failing.

@@ -12,16 +12,6 @@ use appliance::acl::{Acl, Role};
 const V1: &str = "# Canteen\n\nThe canteen opens at seven in the morning.\n";
 const V2: &str = "# Canteen\n\nThe canteen opens at nine on weekdays and stays closed on Sundays.\n";
 
-async fn texts(test: &TestEngine, query: &str) -> Vec<String> {
-    test.engine
-        .search(query, &Acl::operator(), 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|hit| hit.text)
-        .collect()
-}
-
 #[tokio::test]
 async fn a_changed_file_becomes_a_new_version_of_the_same_document() {
     let test = TestEngine::new(None).await;
@@ -30,7 +20,7 @@ async fn a_changed_file_becomes_a_new_version_of_the_same_document() {
     let second = test.ingest("/docs/canteen.md", V2, &[]).await;
     assert_eq!((second.status, second.version), (IngestStatus::Updated, 2));
     assert_eq!(second.document_id, first.document_id);
-    let found = texts(&test, "canteen opens").await;
+    let found = test.texts("canteen opens", &Acl::operator()).await;
     assert_eq!(found.len(), 1, "{found:?}");
     assert!(found[0].contains("nine on weekdays"), "{found:?}");
     let unchanged = test.ingest("/docs/canteen.md", V2, &[]).await;
@@ -58,7 +48,7 @@ async fn a_deleted_document_leaves_search_and_the_audit_log_says_so() {
         .delete_document(&Acl::operator(), &outcome.document_id, "admin")
         .await
         .unwrap();
-    assert!(texts(&test, "canteen opens").await.is_empty());
+    assert!(test.texts("canteen opens", &Acl::operator()).await.is_empty());
     assert_eq!(test.engine.indexed_chunks(), 0);
     let deleted = test.audit("delete").await;
     assert_eq!(deleted.len(), 1);
@@ -79,7 +69,7 @@ async fn a_file_without_text_fails_alone_with_its_reason() {
     let failed = jobs.iter().find(|job| job.name == "empty.md").unwrap();
     assert_eq!(failed.status.as_str(), "failed");
     assert!(failed.error.as_deref().unwrap().contains("no text"), "{failed:?}");
-    assert_eq!(texts(&test, "canteen").await.len(), 1);
+    assert_eq!(test.texts("canteen", &Acl::operator()).await.len(), 1);
 }
 
 #[tokio::test]
@@ -100,7 +90,7 @@ async fn audit_appends_do_not_wait_for_an_ingest_to_write_its_indexes() {
         .unwrap()
         .expect("the ingest reached the vector store");
     // The new version is being indexed: a search still sees the old one, whole.
-    let found = texts(&test, "canteen opens").await;
+    let found = test.texts("canteen opens", &Acl::operator()).await;
     assert_eq!(found.len(), 1);
     assert!(found[0].contains("seven"), "{found:?}");
     // Before: the ingest held the database's write transaction here, so this append
@@ -113,7 +103,7 @@ async fn audit_appends_do_not_wait_for_an_ingest_to_write_its_indexes() {
     gate.open();
     let outcome = ingest.await.unwrap().unwrap();
     assert_eq!(outcome.version, 2);
-    let found = texts(&test, "canteen opens").await;
+    let found = test.texts("canteen opens", &Acl::operator()).await;
     assert_eq!(found.len(), 1);
     assert!(found[0].contains("nine"), "{found:?}");
 }

@@ -76,6 +76,17 @@ impl TestEngine {
             .unwrap_or_else(|error| panic!("ingesting {source}: {error:#}"))
     }
 
+    /// The texts of the passages `reader` finds for `query`, best first.
+    pub async fn texts(&self, query: &str, reader: &Acl) -> Vec<String> {
+        self.engine
+            .search(query, reader, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|hit| hit.text)
+            .collect()
+    }
+
     /// The audit rows of `action`, oldest first.
     pub async fn audit(&self, action: &str) -> Vec<Entry> {
         let mut entries = audit::entries(self.engine.store(), "", action, 10_000).await.unwrap();

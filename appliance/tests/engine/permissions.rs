@@ -32,13 +32,7 @@ async fn upload(test: &TestEngine, uploader: &Acl, groups: &[&str], text: &str) 
 }
 
 async fn readable_texts(test: &TestEngine, reader: &Acl) -> Vec<String> {
-    test.engine
-        .search("travel policy books", reader, 10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|hit| hit.text)
-        .collect()
+    test.texts("travel policy books", reader).await
 }
 
 #[tokio::test]
