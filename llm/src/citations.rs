@@ -72,6 +72,76 @@ pub fn drop_dangling_markers(answer: &str, passage_count: usize) -> String {
     cleaned
 }
 
+/// `text` with its `[n]` markers written with full-width brackets (`［n］`), so a passage's own
+/// "[1], [2]" is shown as text and never read as a citation.
+pub fn neutralize_markers(text: &str) -> String {
+    let mut neutral = String::with_capacity(text.len());
+    let mut last = 0;
+    let mut previous: Option<std::ops::Range<usize>> = None;
+    for (range, _) in markers(text) {
+        if previous.as_ref() == Some(&range) {
+            continue;
+        }
+        previous = Some(range.clone());
+        neutral.push_str(&text[last..range.start]);
+        neutral.push('［');
+        neutral.push_str(&text[range.start + 1..range.end - 1]);
+        neutral.push('］');
+        last = range.end;
+    }
+    neutral.push_str(&text[last..]);
+    neutral
+}
+
+/// `answer` with the runs of markers it copied from a passage's own text ("cites its sources
+/// as [1], [2]") neutralized, so that clean-up only removes the markers the model wrote.
+/// A run counts as copied when a passage holds it verbatim with at least one word before it.
+pub fn keep_quoted_markers(answer: &str, passages: &[&str]) -> String {
+    let mut kept = answer.to_owned();
+    for passage in passages {
+        let found = markers(passage);
+        let mut index = 0;
+        while index < found.len() {
+            // A run: markers joined only by separators ("[1], [2]", "[1]、[2]").
+            let start = found[index].0.start;
+            let mut end = found[index].0.end;
+            let mut next = index + 1;
+            while next < found.len() {
+                let between = &passage[end.min(found[next].0.start)..found[next].0.start];
+                if found[next].0.start >= end && between.trim_matches([',', '，', '、', ' ']).is_empty() {
+                    end = found[next].0.end;
+                    next += 1;
+                } else if found[next].0.start < end {
+                    next += 1;
+                } else {
+                    break;
+                }
+            }
+            let before: String = passage[..start]
+                .chars()
+                .rev()
+                .take(12)
+                .collect::<Vec<_>>()
+                .into_iter()
+                .rev()
+                .collect();
+            let words_before = before.trim_end();
+            if !words_before.is_empty() {
+                let run = format!("{words_before} {}", passage[start..end].trim());
+                let quoted = format!("{words_before} {}", neutralize_markers(passage[start..end].trim()));
+                kept = kept.replace(&run, &quoted);
+                let tight = format!("{words_before}{}", passage[start..end].trim());
+                kept = kept.replace(
+                    &tight,
+                    &format!("{words_before}{}", neutralize_markers(passage[start..end].trim())),
+                );
+            }
+            index = next;
+        }
+    }
+    kept
+}
+
 /// Lower-cased words and single CJK characters: the units of lexical overlap.
 pub fn lexical_units(text: &str) -> Vec<String> {
     let mut units = Vec::new();
@@ -129,6 +199,9 @@ pub struct SentenceSupport {
     /// overlap is too low to count alone (paraphrases).
     pub similarity: Option<f32>,
     pub supported: bool,
+    /// Why the sentence was not accepted although its words match (it contradicts its
+    /// passage, restates the question, repeats the prompt, or lost its key word).
+    pub problem: Option<String>,
 }
 
 /// Splits an answer into sentences; citation markers right after a sentence's full stop
@@ -206,6 +279,7 @@ pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<Se
             }
         }
         result.push(SentenceSupport {
+            problem: None,
             similarity: None,
             text: content.trim().to_owned(),
             supported: best >= minimum && !cited.is_empty(),
@@ -257,6 +331,20 @@ mod tests {
     #[test]
     fn dangling_markers_are_removed() {
         assert_eq!(drop_dangling_markers("A [1]. B [9]. C [1, 9].", 2), "A [1]. B . C [1].");
+    }
+
+    #[test]
+    fn regression_markers_quoted_from_a_passage_are_text() {
+        let passage = "The answer cites its sources as [1], [2]; click a number to read the passage.";
+        let answer = "The answer cites its sources as [1], [2] [3].";
+        let kept = keep_quoted_markers(answer, &[passage]);
+        assert_eq!(kept, "The answer cites its sources as ［1］, ［2］ [3].");
+        assert_eq!(cited_numbers(&kept, 3), vec![3]);
+        assert_eq!(neutralize_markers("用 [1]、[2] 标注"), "用 ［1］、［2］ 标注");
+        assert_eq!(
+            keep_quoted_markers("Copied [1].", &["Nothing to quote."]),
+            "Copied [1]."
+        );
     }
 
     #[test]

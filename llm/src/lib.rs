@@ -5,6 +5,7 @@
 //! connection. The [`Embedder`] and [`Generator`] traits are the seams the appliance holds
 //! as `Arc<dyn ...>`, so a remote inference server can replace the local models.
 
+pub mod check;
 pub mod citations;
 pub mod e5;
 mod error;

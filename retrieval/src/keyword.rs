@@ -59,8 +59,9 @@ const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 /// Words that make a sentence a question: passages rarely contain them, so they say
 /// nothing about whether a passage answers it.
 const QUESTION_WORDS: &str = "what which who whom whose when where why how does did do is are was were \
-    can could would should will the a an of in on at to for by with from 什么 哪 哪个 哪些 哪里 哪儿 谁 何时 \
-    多少 几 怎么 怎样 如何 为什么 为何 是 的 了 吗 呢 什麼 哪裡 為什麼 嗎";
+    can could would should will may might must the a an of in on at to for by with from i me my we our you your \
+    please 什么 哪 哪个 哪些 哪里 哪儿 谁 何时 多少 几 怎么 怎样 如何 为什么 为何 是 的 了 吗 呢 可以 能 能否 \
+    会 是否 我 我们 你 您 请 什麼 哪裡 為什麼 嗎 會 我們";
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();

@@ -1,9 +1,8 @@
 //! Questions in, grounded and cited answers out.
 //!
 //! Retrieval first (the sources are sent to the caller at once), then a refusal check on
-//! the evidence, then generation over the numbered passages, then citation clean-up: markers
-//! that point nowhere are dropped, and an answer that cites nothing is attributed to the
-//! passage it overlaps most, or refused as unsupported.
+//! the evidence, then generation over the numbered passages, then the check of every
+//! sentence against its passage (`citing`), which may replace the answer by an extract.
 
 use std::time::Instant;
 
@@ -43,6 +42,9 @@ pub struct Answer {
     /// Each sentence of the answer with the passages it cites and whether they support it.
     #[schema(value_type = Vec<Object>)]
     pub sentences: Vec<SentenceSupport>,
+    /// Generated sentences left out of the answer, each with why (`problem`, or no support).
+    #[schema(value_type = Vec<Object>)]
+    pub rejected: Vec<SentenceSupport>,
     /// The passages the model saw, numbered from 1.
     pub sources: Vec<Hit>,
     pub model: String,
@@ -58,8 +60,13 @@ pub struct Answer {
     pub seconds: f64,
     /// How much of the question the best passage covers (0 to 1, rare terms weigh more).
     pub evidence: f32,
-    /// The answer is made of passage sentences, not generated (no generator was free).
+    /// The answer is made of passage sentences, not generated.
     pub extractive: bool,
+    /// Why the answer is an extract: no generator was free, or the generated answer failed
+    /// its check.
+    pub extract_reason: Option<String>,
+    /// For a yes/no question, the checked yes (true) or no the answer leads with.
+    pub yes_no: Option<bool>,
 }
 
 /// What a caller sees while an answer is produced.
@@ -84,6 +91,7 @@ impl Answer {
             refused: false,
             refusal_reason: None,
             sentences: Vec::new(),
+            rejected: Vec::new(),
             sources: Vec::new(),
             model: String::new(),
             prompt_sha256: String::new(),
@@ -97,6 +105,8 @@ impl Answer {
             seconds: 0.0,
             evidence,
             extractive: false,
+            extract_reason: None,
+            yes_no: None,
         }
     }
 
@@ -249,7 +259,6 @@ impl Engine {
         let settings = self.settings.clone();
         let owned_question = question.to_owned();
         let wait_limit = std::time::Duration::from_secs(self.settings.generator_wait_seconds);
-        let fallback_hits = hits.clone();
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Generation> {
             let generator = match models.generator() {
                 Ok(generator) => generator,
@@ -337,9 +346,8 @@ impl Engine {
                 first_token,
             } => (kept, raw, stats, model, prompt_sha256, first_token),
             Generation::Unavailable(reason) => {
-                return self
-                    .extract(question, retrieval_query, fallback_hits, answer, reason)
-                    .await;
+                answer.model = format!("extractive ({reason})");
+                return self.extract(question, retrieval_query, answer, reason).await;
             }
         };
 
@@ -357,7 +365,7 @@ impl Engine {
             self.refuse(answer, question, "the model found no answer in the passages");
             return Ok(());
         }
-        self.cite(question, trimmed, answer).await
+        self.cite(question, retrieval_query, trimmed, answer).await
     }
 }
 

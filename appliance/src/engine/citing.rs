@@ -1,13 +1,21 @@
 //! Citing and checking: each sentence of an answer is checked against the passages it
-//! cites, re-cited to the passage that supports it best, and the answer refused when no
-//! sentence holds; the extractive fallback builds an answer from the passages' own
-//! sentences when no generator can answer in time.
+//! cites, re-cited to the passage that supports it best, and then read for meaning
+//! ([`llm::check`]): a sentence that contradicts its passage discards the answer, one that
+//! only restates the question or repeats the prompt is dropped. A yes/no question gets the
+//! yes or no its supporting sentence gives. When nothing generated holds, the answer is an
+//! extract: the passages' own sentences, quoted, cited and labelled; it is refused only when
+//! no passage sentence covers the question. The extract is also the answer when no
+//! generator is free in time.
 
-use llm::citations::{SentenceSupport, drop_dangling_markers, render_verified, split_sentences, verify_sentences};
-use llm::prompt::is_chinese;
+use llm::check;
+use llm::citations::{
+    SentenceSupport, drop_dangling_markers, keep_quoted_markers, neutralize_markers, render_verified, split_sentences,
+    verify_sentences,
+};
+use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
+use super::Engine;
 use super::answer::{Answer, Citation};
-use super::{Engine, Hit};
 use crate::Result;
 
 /// Share of a sentence's words (or Chinese characters) that must occur in a passage for the
@@ -23,22 +31,91 @@ const PARAPHRASE_MIN_OVERLAP: f32 = 0.25;
 const PARAPHRASE_SIMILARITY: f32 = 0.88;
 
 impl Engine {
-    /// Checks `text` sentence by sentence against the passages it cites and fills in the
-    /// answer, its sentences and its citations; refuses when no sentence is supported.
-    pub(super) async fn cite(&self, question: &str, text: &str, answer: &mut Answer) -> Result<()> {
-        let passages: Vec<&str> = answer.sources.iter().map(|hit| hit.text.as_str()).collect();
-        let cleaned = drop_dangling_markers(text, passages.len());
-        let mut sentences = verify_sentences(&cleaned, &passages, SUPPORT_OVERLAP);
+    /// Checks the generated `text` sentence by sentence against the passages it cites and
+    /// fills in the answer, its sentences and its citations. When a sentence contradicts its
+    /// passage, or none is supported, the answer falls back to a cited extract of the
+    /// passages, or is refused when no passage sentence covers the question.
+    pub(super) async fn cite(
+        &self,
+        question: &str,
+        retrieval_query: &str,
+        text: &str,
+        answer: &mut Answer,
+    ) -> Result<()> {
+        let passages: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
+        let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
+        let cleaned = drop_dangling_markers(&keep_quoted_markers(text, &passages), passages.len());
+        let yes_no = check::is_yes_no_question(question);
+        let (lead, body) = if yes_no {
+            check::split_yes_no(&cleaned)
+        } else {
+            (None, cleaned.as_str())
+        };
+        let mut sentences = verify_sentences(body, &passages, SUPPORT_OVERLAP);
         self.check_paraphrases(&mut sentences, &passages).await?;
-        if !sentences.iter().any(|sentence| sentence.supported) {
-            answer.sentences = sentences;
-            self.refuse(
-                answer,
+        let contradiction = review(question, &mut sentences, &passages);
+        let (accepted, rejected): (Vec<SentenceSupport>, Vec<SentenceSupport>) =
+            sentences.into_iter().partition(|sentence| sentence.supported);
+        answer.rejected = rejected;
+        if let Some(problem) = contradiction {
+            return self.extract(question, retrieval_query, answer, &problem).await;
+        }
+        if accepted.is_empty() {
+            self.extract(
                 question,
+                retrieval_query,
+                answer,
                 "no sentence of the generated answer is supported by a passage",
-            );
+            )
+            .await?;
+            // A bare "No." is kept when the extract says the same.
+            if let (Some(model), Some(first)) = (lead, answer.sentences.first())
+                && !answer.refused
+                && check::answers_yes(question, &first.text) == Some(model)
+            {
+                let joiner = if is_chinese(question) { "" } else { " " };
+                answer.answer = format!("{}{joiner}{}", check::yes_no_lead(question, model), answer.answer);
+                answer.yes_no = Some(model);
+            }
             return Ok(());
         }
+        let mut accepted = accepted;
+        if yes_no {
+            let says = accepted
+                .iter()
+                .find_map(|sentence| check::answers_yes(question, &sentence.text));
+            match (lead, says) {
+                (Some(model), Some(checked)) if model != checked => {
+                    return self
+                        .extract(
+                            question,
+                            retrieval_query,
+                            answer,
+                            "the generated yes or no contradicts its own sentence",
+                        )
+                        .await;
+                }
+                (_, Some(checked)) => {
+                    let first = &mut accepted[0];
+                    let joiner = if is_chinese(question) { "" } else { " " };
+                    let mut characters = first.text.chars();
+                    let capitalised: String = characters
+                        .next()
+                        .map(|initial| initial.to_uppercase().chain(characters).collect())
+                        .unwrap_or_default();
+                    first.text = format!("{}{joiner}{capitalised}", check::yes_no_lead(question, checked));
+                    answer.yes_no = Some(checked);
+                }
+                // The model's yes or no is kept out when its sentences cannot confirm it.
+                (_, None) => {}
+            }
+        }
+        self.fill(answer, accepted);
+        Ok(())
+    }
+
+    /// Sets the answer's text, sentences and citations from checked `sentences`.
+    fn fill(&self, answer: &mut Answer, sentences: Vec<SentenceSupport>) {
         let mut numbers: Vec<usize> = Vec::new();
         for number in sentences.iter().flat_map(|sentence| sentence.cited.iter()) {
             if !numbers.contains(number) {
@@ -63,7 +140,6 @@ impl Engine {
                 }
             })
             .collect();
-        Ok(())
     }
 
     /// Second look at sentences whose words overlap their cited passage too little to count:
@@ -100,71 +176,147 @@ impl Engine {
     }
 
     /// The extractive fallback: the passages' sentences that cover most of the question,
-    /// cited and labelled as extracts, for when no generator can answer in time.
+    /// quoted, cited and labelled as an extract; a refusal when no sentence covers enough
+    /// of it. Used when no generator answers in time and when the generated answer fails
+    /// its check (`reason`).
     pub(super) async fn extract(
         &self,
         question: &str,
         retrieval_query: &str,
-        hits: Vec<Hit>,
         answer: &mut Answer,
         reason: &str,
     ) -> Result<()> {
         let keyword = self.keyword.clone();
         let query = retrieval_query.to_owned();
-        let texts: Vec<String> = hits.iter().map(|hit| hit.text.clone()).collect();
-        let extract = tokio::task::spawn_blocking(move || {
+        let texts: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
+        let chosen = tokio::task::spawn_blocking(move || {
             let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
             best_sentences(&keyword, &query, &passages)
         })
         .await?;
-        answer.sources = hits;
         answer.extractive = true;
-        answer.model = format!("extractive ({reason})");
-        self.cite(question, &extract, answer).await?;
-        if !answer.refused {
-            answer.answer = format!("{}{}", extract_label(question), answer.answer);
+        answer.extract_reason = Some(reason.to_owned());
+        if chosen.is_empty() {
+            self.refuse(answer, question, "no passage sentence covers enough of the question");
+            return Ok(());
         }
+        let sentences = chosen
+            .into_iter()
+            .map(|(number, sentence)| SentenceSupport {
+                text: neutralize_markers(&sentence),
+                cited: vec![number],
+                overlap: 1.0,
+                similarity: None,
+                supported: true,
+                problem: None,
+            })
+            .collect();
+        self.fill(answer, sentences);
+        answer.answer = format!("{}{}", extract_label(question), answer.answer);
         Ok(())
     }
+}
+
+/// Marks the sentences that match their passage's words but not its meaning: they
+/// contradict it (polarity, a number, a name), restate the question, repeat the prompt, or
+/// lost their key word. Returns the first contradiction, which discards the whole answer.
+fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) -> Option<String> {
+    let instruction = answer_instruction(question);
+    let instructions = [instruction.as_str(), DEFAULT_SYSTEM_PROMPT];
+    // "Yes. Administrators can upload PDF files." restates the question, and rightly.
+    let yes_no = check::is_yes_no_question(question);
+    let mut contradiction = None;
+    for sentence in sentences.iter_mut() {
+        let stripped = check::without_lead_in(&sentence.text);
+        if stripped.len() != sentence.text.len() {
+            sentence.text = stripped.replace(['"', '“', '”'], "");
+        }
+        let problem = if check::echoes_instructions(&sentence.text, &instructions) {
+            Some("repeats the prompt's instruction".to_owned())
+        } else if check::is_incomplete(&sentence.text) {
+            Some("lost the word it is about".to_owned())
+        } else if !yes_no && !check::adds_to_question(&sentence.text, question) {
+            Some("only restates the question".to_owned())
+        } else if !sentence.cited.is_empty()
+            && !sentence
+                .cited
+                .iter()
+                .any(|number| check::keeps_subject(&sentence.text, question, passages[number - 1]))
+        {
+            Some("its passage is not about what it says".to_owned())
+        } else {
+            let conflict = sentence
+                .cited
+                .iter()
+                .find_map(|number| check::conflict(&sentence.text, passages[number - 1]));
+            conflict.map(|conflict| {
+                let problem = conflict.to_string();
+                contradiction.get_or_insert_with(|| problem.clone());
+                problem
+            })
+        };
+        if problem.is_some() {
+            sentence.supported = false;
+            sentence.problem = problem;
+        }
+    }
+    contradiction
 }
 
 /// Sentences shorter than this many characters (headings, list stubs) are never extracted.
 const MIN_EXTRACT_CHARS: usize = 8;
 
-/// Up to two sentences of `passages` with the best weighted coverage of `query`, each
-/// followed by its passage's `[n]` marker, in passage order.
-fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&str]) -> String {
-    let candidates: Vec<(usize, String)> = passages
+/// Weighted coverage of the question a sentence needs to be extracted: below it, no
+/// sentence answers and the question is refused. A choice (about half the question's
+/// weight, a third for short sentences' partial matches), not fitted to a set.
+const MIN_EXTRACT_COVERAGE: f32 = 0.34;
+
+/// Up to two sentences of `passages` with the best weighted coverage of `query`, each with
+/// its passage's number, in passage order; none when no sentence covers enough.
+fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&str]) -> Vec<(usize, String)> {
+    let candidates: Vec<(usize, String, String)> = passages
         .iter()
         .enumerate()
         .flat_map(|(index, passage)| {
-            // PDF text breaks lines (and words, with a hyphen) where the page did.
-            split_sentences(&passage.replace("-\n", "").replace('\n', " "))
-                .into_iter()
-                .filter(|sentence| sentence.chars().count() >= MIN_EXTRACT_CHARS)
-                .map(move |sentence| (index + 1, sentence))
+            // Paragraph by paragraph; a heading is not extracted but counts for the
+            // sentences under it ("## Asking questions" over "Type a question in the Ask
+            // tab."). PDF text breaks lines (and words, with a hyphen) where the page did.
+            let mut heading = String::new();
+            let mut sentences = Vec::new();
+            for paragraph in passage.split("\n\n") {
+                let paragraph = paragraph.trim();
+                if let Some(title) = paragraph.strip_prefix('#') {
+                    heading = title.trim_start_matches('#').trim().to_owned();
+                    continue;
+                }
+                for sentence in split_sentences(&paragraph.replace("-\n", "").replace('\n', " ")) {
+                    if sentence.chars().count() >= MIN_EXTRACT_CHARS {
+                        sentences.push((index + 1, format!("{heading} {sentence}"), sentence.trim().to_owned()));
+                    }
+                }
+            }
+            sentences
         })
         .collect();
-    let sentences: Vec<&str> = candidates.iter().map(|(_, sentence)| sentence.as_str()).collect();
-    let scores = keyword.coverage(query, &sentences);
+    let scored: Vec<&str> = candidates.iter().map(|(_, scored, _)| scored.as_str()).collect();
+    let scores = keyword.coverage(query, &scored);
+    let candidates: Vec<(usize, String)> = candidates
+        .into_iter()
+        .map(|(number, _, sentence)| (number, sentence))
+        .collect();
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by(|left, right| scores[*right].total_cmp(&scores[*left]).then(left.cmp(right)));
     let best = order.first().map(|index| scores[*index]).unwrap_or(0.0);
+    if best < MIN_EXTRACT_COVERAGE {
+        return Vec::new();
+    }
     let mut chosen: Vec<usize> = order
         .into_iter()
-        .filter(|index| scores[*index] > 0.0 && scores[*index] >= best * 0.6)
+        .filter(|index| scores[*index] >= best * 0.8)
         .take(2)
         .collect();
     chosen.sort();
-    let joiner = if is_chinese(query) { "" } else { " " };
-    chosen
-        .iter()
-        .map(|index| {
-            let (number, sentence) = &candidates[*index];
-            format!("{} [{number}]", sentence.trim())
-        })
-        .collect::<Vec<_>>()
-        .join(joiner)
+    chosen.into_iter().map(|index| candidates[index].clone()).collect()
 }
 
 /// The label an extracted answer starts with, in the question's language.

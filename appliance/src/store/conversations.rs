@@ -144,15 +144,16 @@ pub async fn delete(store: &Store, user_id: i64, id: &str) -> anyhow::Result<boo
 /// Stores a turn; returns its message id.
 pub async fn add_turn(store: &Store, id: &str, question: &str, answer: &Value) -> anyhow::Result<i64> {
     let refused = answer["refused"].as_bool().unwrap_or(false);
-    let unsupported = answer["sentences"]
-        .as_array()
-        .map(|sentences| {
+    // Sentences the check left out count too: they are what a reviewer should look at.
+    let count = |field: &str| {
+        answer[field].as_array().map_or(0, |sentences| {
             sentences
                 .iter()
                 .filter(|sentence| sentence["supported"] == false)
                 .count()
         })
-        .unwrap_or(0);
+    };
+    let unsupported = count("sentences") + count("rejected");
     let message = sqlx::query(
         "INSERT INTO messages (conversation_id, question, answer_json, refused, unsupported) VALUES (?, ?, ?, ?, ?)",
     )

@@ -5,6 +5,12 @@
 //!
 //! Files follow the shared evaluation format: `corpus.jsonl` (`{"id","title","text"}`),
 //! `queries.jsonl` (`{"id","text"}`), `qrels.tsv` (`query<TAB>doc<TAB>relevance`).
+//! `appliance eval trust` (the `trust` module) grades answers to our own questions on real
+//! documents instead.
+
+mod trust;
+
+pub use trust::{TrustArgs, trust};
 
 use std::collections::{HashMap, HashSet};
 use std::io::BufRead;

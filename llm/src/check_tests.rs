@@ -1,0 +1,338 @@
+use super::*;
+
+const WELCOME: &str = "This appliance searches your company's documents and answers questions from them, citing \
+the page each answer comes from. Nothing leaves this server: no internet connection is used.";
+const 欢迎: &str =
+    "本设备检索公司内部文档，并根据文档回答问题，每个回答都注明出处页码。所有数据都留在本服务器上，不连接互联网。";
+
+fn polarity(sentence: &str, passage: &str) -> bool {
+    !matches!(conflict(sentence, passage), Some(Conflict::Polarity(_)))
+}
+
+#[test]
+fn regression_dropped_not_passes_as_cited_english() {
+    assert_eq!(
+        conflict("The appliance connects to the internet.", WELCOME),
+        Some(Conflict::Polarity("no internet connection is used".to_owned()))
+    );
+    assert_eq!(conflict("No internet connection is used.", WELCOME), None);
+    assert_eq!(
+        conflict("The appliance does not use an internet connection.", WELCOME),
+        None
+    );
+}
+
+#[test]
+fn regression_dropped_not_passes_as_cited_chinese() {
+    assert!(!polarity("数据会离开服务器。", 欢迎), "离开 is the opposite of 留在");
+    assert!(polarity("数据不会离开服务器。", 欢迎));
+    assert!(!polarity("本设备连接互联网。", 欢迎));
+    assert!(polarity("本设备不连接互联网。", 欢迎));
+}
+
+#[test]
+fn each_english_negation_flips_polarity() {
+    let passage = "The backup runs every night.";
+    for sentence in [
+        "The backup does not run every night.",
+        "The backup never runs every night.",
+        "No backup runs every night.",
+        "The backup runs without fail every night, none.",
+        "The backup cannot run every night.",
+        "The backup doesn't run every night.",
+        "The backup won’t run every night.",
+        "Nothing runs the backup every night.",
+    ] {
+        assert!(!polarity(sentence, passage), "{sentence}");
+        assert!(
+            polarity(sentence, &format!("{sentence} Then it stops.")),
+            "{sentence} agrees with itself"
+        );
+    }
+    assert!(polarity("The backup runs every night.", passage));
+}
+
+#[test]
+fn each_chinese_negation_flips_polarity() {
+    let passage = "系统每天晚上备份数据。";
+    for sentence in [
+        "系统每天晚上不备份数据。",
+        "系统每天晚上没备份数据。",
+        "系統每天晚上沒備份數據。",
+        "系统每天晚上无备份数据。",
+        "系统每天晚上未备份数据。",
+        "系统每天晚上并非备份数据。",
+        "系统每天晚上别备份数据。",
+        "系统每天晚上勿备份数据。",
+    ] {
+        assert!(!polarity(sentence, passage), "{sentence}");
+    }
+    assert_eq!(negation_count("是否备份？"), 0, "是否 asks, it does not negate");
+    assert_eq!(negation_count("答案为否"), 1);
+}
+
+#[test]
+fn double_negatives_cancel() {
+    assert!(polarity(
+        "It is not impossible without a key, never.",
+        "It is not impossible without a key, never."
+    ));
+    assert!(polarity(
+        "You cannot log in without a password.",
+        "You cannot log in without a password."
+    ));
+    assert_eq!(negation_count("You cannot log in without a password") % 2, 0);
+    assert!(polarity("员工不得不修改密码。", "员工必须修改密码。"));
+    assert!(!polarity("员工不必修改密码。", "员工必须修改密码。"));
+    assert_eq!(negation_count("不是不可以"), 2);
+    assert_eq!(negation_count("并非没有"), 2);
+}
+
+#[test]
+fn words_that_only_look_negative_do_not_flip() {
+    for text in [
+        "非常快",
+        "无论如何",
+        "不同的用户",
+        "别人的文档",
+        "否则失败",
+        "未来版本",
+        "无线网络",
+        "是不是",
+        "有没有",
+        "能不能",
+        "not only this",
+    ] {
+        assert_eq!(negation_count(text), 0, "{text}");
+    }
+}
+
+#[test]
+fn numbers_must_match_exactly() {
+    let passage = "The canteen opens at 11:30 and closes at 14:00. Version 3.5 ships 1,024 templates on 2026-12-01.";
+    assert_eq!(conflict("The canteen opens at 11:30.", passage), None);
+    assert_eq!(
+        conflict("The canteen opens at 11:00.", passage),
+        Some(Conflict::Number("11:00".to_owned()))
+    );
+    assert_eq!(
+        conflict("Version 3.6 ships 1024 templates.", passage),
+        Some(Conflict::Number("3.6".to_owned()))
+    );
+    assert_eq!(
+        conflict("Version 3.5 ships 1024 templates.", passage),
+        None,
+        "thousands separator"
+    );
+    assert_eq!(
+        conflict("It ships on 2026-12-02.", passage),
+        Some(Conflict::Number("2026-12-02".to_owned()))
+    );
+}
+
+#[test]
+fn chinese_numbers_are_read_as_values() {
+    assert_eq!(numbers("第三阶段需要十一天，共三百二十人"), vec!["3", "11", "320"]);
+    assert_eq!(numbers("二〇二六年"), vec!["2026"]);
+    assert_eq!(numbers("一个文件"), Vec::<String>::new(), "a lone 一 is just 'a'");
+    assert_eq!(numbers("１２ 个"), vec!["12"]);
+    let passage = "食堂中午十一点半开门，下午两点关门。";
+    assert_eq!(conflict("食堂中午11点半开门。", passage), None);
+    assert_eq!(
+        conflict("食堂中午十二点半开门。", passage),
+        Some(Conflict::Number("12".to_owned()))
+    );
+    assert_eq!(
+        conflict("第二阶段需要三天。", "第三阶段需要三天。"),
+        Some(Conflict::Number("2".to_owned()))
+    );
+}
+
+#[test]
+fn names_must_occur_in_the_passage() {
+    let passage = "Passwords are hashed with SHA-256 by systemd-homed; MD5 is no longer secure.";
+    assert_eq!(conflict("Passwords are hashed with SHA-256.", passage), None);
+    assert_eq!(
+        conflict("Passwords are hashed with bcrypt2.", passage),
+        Some(Conflict::Name("bcrypt2".to_owned()))
+    );
+    assert_eq!(
+        conflict("The hashing is done by Kerberos.", passage),
+        Some(Conflict::Name("Kerberos".to_owned()))
+    );
+    assert_eq!(
+        conflict("MD5 is still secure.", passage),
+        Some(Conflict::Polarity("MD5 is no longer secure".to_owned()))
+    );
+    let chinese = "密码使用 SHA-256 散列，由 systemd-homed 处理。";
+    assert_eq!(conflict("密码使用 SHA-256 散列。", chinese), None);
+    assert_eq!(
+        conflict("密码使用 MD5 散列。", chinese),
+        Some(Conflict::Name("MD5".to_owned()))
+    );
+}
+
+#[test]
+fn yes_no_questions_are_recognised() {
+    for question in [
+        "Does the appliance connect to the internet?",
+        "Is every document public?",
+        "Can I upload a PDF?",
+        "Will it work offline?",
+        "数据会离开服务器吗？",
+        "是否需要联网？",
+        "能不能上传 PDF？",
+        "有没有离线模式？",
+        "是不是所有员工都能看？",
+        "資料會離開伺服器嗎？",
+    ] {
+        assert!(is_yes_no_question(question), "{question}");
+    }
+    for question in [
+        "How do I ask a question?",
+        "Who can read a document?",
+        "Is it PDF or HTML?",
+        "如何提问？",
+        "用 PDF 还是 HTML？",
+    ] {
+        assert!(!is_yes_no_question(question), "{question}");
+    }
+}
+
+#[test]
+fn yes_or_no_follows_the_supporting_sentence() {
+    assert_eq!(
+        answers_yes(
+            "Does the appliance use an internet connection?",
+            "No internet connection is used."
+        ),
+        Some(false)
+    );
+    assert_eq!(
+        answers_yes("Is an internet connection used?", "No internet connection is used."),
+        Some(false)
+    );
+    assert_eq!(
+        answers_yes(
+            "Can administrators upload PDF files?",
+            "Administrators upload PDF, HTML and text files."
+        ),
+        Some(true)
+    );
+    assert_eq!(
+        answers_yes("Doesn't it use the internet?", "No internet connection is used."),
+        Some(false)
+    );
+    assert_eq!(
+        answers_yes("数据会离开服务器吗？", "所有数据都留在本服务器上。"),
+        Some(false)
+    );
+    assert_eq!(answers_yes("本设备是否连接互联网？", "不连接互联网。"), Some(false));
+    assert_eq!(
+        answers_yes("管理员可以上传 PDF 吗？", "管理员可以上传 PDF、HTML 和文本文件。"),
+        Some(true)
+    );
+    assert_eq!(
+        answers_yes("Does it need a GPU?", "The canteen opens at noon."),
+        None,
+        "unrelated: cannot tell"
+    );
+}
+
+#[test]
+fn leading_yes_or_no_is_split_off() {
+    assert_eq!(split_yes_no("No, it does not."), (Some(false), "it does not."));
+    assert_eq!(split_yes_no("Yes. It does."), (Some(true), "It does."));
+    assert_eq!(split_yes_no("Nothing leaves."), (None, "Nothing leaves."));
+    assert_eq!(
+        split_yes_no("不会，数据留在服务器上。"),
+        (Some(false), "数据留在服务器上。")
+    );
+    assert_eq!(split_yes_no("不会离开。"), (None, "不会离开。"));
+    assert_eq!(split_yes_no("是的。可以上传。"), (Some(true), "可以上传。"));
+}
+
+#[test]
+fn regression_restating_the_question_is_no_answer() {
+    assert!(!adds_to_question("如何提问？", "如何提问？"));
+    assert!(!adds_to_question(
+        "The users may read a document that is not public.",
+        "Who may read a document that is not public?"
+    ));
+    assert!(adds_to_question(
+        "Type a question in the Ask tab.",
+        "How do I ask a question?"
+    ));
+    assert!(adds_to_question("在“问答”页输入问题。", "如何提问？"));
+}
+
+#[test]
+fn regression_citation_borrowed_from_a_passage_about_something_else() {
+    let sockets = "The sshd.socket unit specifies a socket to listen on for SSH connections.";
+    let question = "Does the appliance connect to the internet?";
+    assert!(!keeps_subject(
+        "The appliance connects to the internet by using the SSH socket.",
+        question,
+        sockets
+    ));
+    assert!(keeps_subject("No internet connection is used.", question, WELCOME));
+    assert!(keeps_subject(
+        "The appliance does not connect to the internet.",
+        question,
+        WELCOME
+    ));
+    // The question's verb moved into a passage sentence that does not have it.
+    let uploading = "Administrators upload PDF, HTML, Markdown and text files. Each document is readable by \
+the groups it is assigned to. Click a number to read the passage.";
+    let who = "Who can read an uploaded document?";
+    assert!(!keeps_subject(
+        "Administrators can read PDF, HTML, Markdown and text files.",
+        who,
+        uploading
+    ));
+    assert!(keeps_subject(
+        "Each document is readable by the groups it is assigned to.",
+        who,
+        uploading
+    ));
+}
+
+#[test]
+fn lead_ins_are_dropped() {
+    assert_eq!(
+        without_lead_in("The passage states that \"Type a question.\""),
+        "Type a question.\""
+    );
+    assert_eq!(
+        without_lead_in("According to the passage, it opens at 7."),
+        "it opens at 7."
+    );
+    assert_eq!(without_lead_in("根据段落，食堂七点开门。"), "食堂七点开门。");
+    assert_eq!(without_lead_in("It opens at 7."), "It opens at 7.");
+}
+
+#[test]
+fn regression_sentence_without_its_key_word() {
+    assert!(is_incomplete("The package that provides X is."));
+    assert!(is_incomplete("The package that provides X is ."));
+    assert!(is_incomplete("安装分为第 阶段。"));
+    assert!(!is_incomplete("安装分为第 2 阶段。"));
+    assert!(!is_incomplete("安装分为第二阶段。"));
+    assert!(!is_incomplete("The package that provides X is coreutils."));
+}
+
+#[test]
+fn regression_prompt_instruction_echoed() {
+    let instruction = "请只根据以上段落，用中文完整句子简短回答，并在句末用 [1] 这样的编号注明出处。";
+    assert!(echoes_instructions(
+        "请只根据以上段落，用中文完整句子简短回答。",
+        &[instruction]
+    ));
+    assert!(!echoes_instructions("在“问答”页输入问题。", &[instruction]));
+    let english = "Answer in English in one or two full sentences, using only the passages above.";
+    assert!(echoes_instructions(
+        "Answer in one or two full sentences using only the passages above.",
+        &[english]
+    ));
+    assert!(!echoes_instructions("Type a question in the Ask tab.", &[english]));
+}
