@@ -101,7 +101,7 @@ const CHINESE_NON_NEGATIONS: [&str; 52] = [
 
 /// Pairs of words that state opposites; a clause with one matched to a clause with the other
 /// has its polarity flipped.
-const ANTONYMS: [(&str, &str); 24] = [
+const ANTONYMS: [(&str, &str); 29] = [
     ("leave", "stay"),
     ("leaves", "stays"),
     ("离开", "留"),
@@ -126,6 +126,11 @@ const ANTONYMS: [(&str, &str); 24] = [
     ("安全", "不安全"),
     ("always", "never"),
     ("总是", "从不"),
+    ("on", "off"),
+    ("enable", "disable"),
+    ("more", "less"),
+    ("更多", "更少"),
+    ("required", "uninstalled"),
 ];
 
 /// How many negations `text` holds; two in one clause cancel out.
@@ -160,30 +165,28 @@ fn chinese_negations(text: &str) -> usize {
 
 /// The clauses of `text`: split at sentence stops, commas, colons and semicolons.
 pub fn clauses(text: &str) -> Vec<&str> {
-    text.split(|character: char| {
-        matches!(
-            character,
-            ',' | ';'
-                | ':'
-                | '.'
-                | '!'
-                | '?'
-                | '，'
-                | '；'
-                | '：'
-                | '。'
-                | '！'
-                | '？'
-                | '\n'
-                | '('
-                | ')'
-                | '（'
-                | '）'
-        )
-    })
-    .map(str::trim)
-    .filter(|clause| !lexical_units(clause).is_empty())
-    .collect()
+    let mut found = Vec::new();
+    let mut start = 0;
+    let mut characters = text.char_indices().peekable();
+    while let Some((index, character)) = characters.next() {
+        let next = characters.peek().map(|(_, next)| *next);
+        // An ASCII stop ends a clause only before a space or the end: ".bib", "3.5" stay whole.
+        let ends = match character {
+            '.' | '!' | '?' => next.is_none_or(char::is_whitespace),
+            ',' | ';' | ':' | '，' | '；' | '：' | '。' | '！' | '？' | '\n' | '(' | ')' | '（' | '）' => true,
+            _ => false,
+        };
+        if ends {
+            found.push(&text[start..index]);
+            start = index + character.len_utf8();
+        }
+    }
+    found.push(&text[start..]);
+    found
+        .into_iter()
+        .map(str::trim)
+        .filter(|clause| !lexical_units(clause).is_empty())
+        .collect()
 }
 
 const ENGLISH_STOPWORDS: [&str; 64] = [
@@ -421,10 +424,20 @@ pub fn names(sentence: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut first = true;
     for raw in sentence.split(|character: char| character.is_whitespace() || !character.is_ascii()) {
-        let word = raw.trim_matches(|character: char| {
-            !(character.is_ascii_alphanumeric() || matches!(character, '/' | '_' | '-' | '.' | '+'))
-        });
-        let word = word.trim_end_matches(['.', '-']);
+        // Quotes and brackets around a name, then the full stop after it, until stable:
+        // `"init=/sbin/init".` is `init=/sbin/init`.
+        let mut word = raw;
+        loop {
+            let trimmed = word
+                .trim_matches(|character: char| {
+                    !(character.is_ascii_alphanumeric() || matches!(character, '/' | '_' | '-' | '.' | '+'))
+                })
+                .trim_end_matches(['.', '-']);
+            if trimmed.len() == word.len() {
+                break;
+            }
+            word = trimmed;
+        }
         if word.is_empty() {
             continue;
         }
@@ -455,11 +468,19 @@ pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
     {
         return Some(Conflict::Number(number));
     }
+    // Identifiers (with digits, dots, slashes) exactly as written: "VPN.harbor.internal" is
+    // not the passage's "vpn.harbor.internal". Capitalised words in any case.
     let lower_passage = passage.to_lowercase();
-    if let Some(name) = names(sentence)
-        .into_iter()
-        .find(|name| !lower_passage.contains(&name.to_lowercase()))
-    {
+    if let Some(name) = names(sentence).into_iter().find(|name| {
+        let technical = name
+            .chars()
+            .any(|character| character.is_ascii_digit() || matches!(character, '.' | '/' | '_'));
+        if technical {
+            !passage.contains(name.as_str())
+        } else {
+            !lower_passage.contains(&name.to_lowercase())
+        }
+    }) {
         return Some(Conflict::Name(name));
     }
     for clause in clauses(sentence) {
@@ -467,6 +488,18 @@ pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
             && !same_polarity(clause, matched)
         {
             return Some(Conflict::Polarity(matched.to_owned()));
+        }
+        // An antonym in any clause on the same subject: "Draft mode is on by default"
+        // against "Enable draft mode. Default off."
+        let units = content_units(clause);
+        for other in clauses(passage) {
+            let shares = content_units(other).iter().any(|unit| units.contains(unit));
+            if shares
+                && antonym_flips(clause, other) == 1
+                && (negation_count(clause) + negation_count(other)).is_multiple_of(2)
+            {
+                return Some(Conflict::Polarity(other.to_owned()));
+            }
         }
     }
     None
@@ -551,9 +584,16 @@ fn strip_prefix_ignore_case<'t>(text: &'t str, prefix: &str) -> Option<&'t str> 
 /// English answers a negative question by the positive fact ("Doesn't it need X?" "No, it
 /// does not."); Chinese agrees or disagrees with the question as asked.
 pub fn answers_yes(question: &str, statement: &str) -> Option<bool> {
+    answers_yes_covering(question, statement, 0.5)
+}
+
+/// Like [`answers_yes`], but only when the matching clause of `statement` holds at least
+/// `minimum` of the question's words: an extract, which no model restated, needs all of
+/// them (1.0) before a yes or no is put in front of it.
+pub fn answers_yes_covering(question: &str, statement: &str, minimum: f32) -> Option<bool> {
     let proposition = question_proposition(question);
     let (matched, covered) = best_statement_clause(&proposition, statement)?;
-    if covered < 0.5 {
+    if covered < minimum {
         return None;
     }
     let mut flips = negation_count(matched) + antonym_flips(&proposition, matched);
@@ -561,6 +601,18 @@ pub fn answers_yes(question: &str, statement: &str) -> Option<bool> {
         flips += negation_count(&proposition);
     }
     Some(flips.is_multiple_of(2))
+}
+
+/// The content words of `sentence` that `passage` does not have (stems, and English words
+/// sharing a long prefix, count as the same).
+pub fn words_not_in(sentence: &str, passage: &str) -> Vec<String> {
+    let present = content_units(passage);
+    let mut missing: Vec<String> = content_units(sentence)
+        .into_iter()
+        .filter(|unit| !present.iter().any(|other| same_word(unit, other)))
+        .collect();
+    missing.dedup();
+    missing
 }
 
 /// The statement a yes/no question asks about, its question form removed.
@@ -572,11 +624,17 @@ fn question_proposition(question: &str) -> String {
     text.trim_end_matches(['吗', '嗎', '呢']).to_owned()
 }
 
+/// The clause of `statement` that matches `proposition`, and the share of the
+/// proposition's words the whole statement holds.
 fn best_statement_clause<'s>(proposition: &str, statement: &'s str) -> Option<(&'s str, f32)> {
     let (matched, _) = matching_clause(proposition, statement)?;
     let units = content_units(proposition);
-    let matched_units: HashSet<String> = content_units(matched).into_iter().collect();
-    Some((matched, coverage(&units, &matched_units)))
+    let statement_units = content_units(statement);
+    let covered = units
+        .iter()
+        .filter(|unit| statement_units.iter().any(|other| same_word(unit, other)))
+        .count();
+    Some((matched, covered as f32 / units.len().max(1) as f32))
 }
 
 /// The yes or no an answer leads with, in the question's language.

@@ -164,6 +164,14 @@ fn names_must_occur_in_the_passage() {
         conflict("MD5 is still secure.", passage),
         Some(Conflict::Polarity("MD5 is no longer secure".to_owned()))
     );
+    assert_eq!(
+        names("It is set as \"init=/path/to/init\"."),
+        vec!["init=/path/to/init"]
+    );
+    assert_eq!(
+        conflict("地址是 VPN.harbor.internal。", "VPN 网关的地址是 vpn.harbor.internal。"),
+        Some(Conflict::Name("VPN.harbor.internal".to_owned()))
+    );
     let chinese = "密码使用 SHA-256 散列，由 systemd-homed 处理。";
     assert_eq!(conflict("密码使用 SHA-256 散列。", chinese), None);
     assert_eq!(
@@ -335,4 +343,43 @@ fn regression_prompt_instruction_echoed() {
         &[english]
     ));
     assert!(!echoes_instructions("Type a question in the Ask tab.", &[english]));
+}
+
+#[test]
+fn regression_yes_that_restates_the_question_against_default_off() {
+    assert!(!polarity(
+        "Draft mode is on by default.",
+        "Enable draft mode. Default off."
+    ));
+    assert_eq!(
+        words_not_in(
+            "Rsyslogd is required on a systemd system.",
+            "Under systemd, rsyslogd(8) may be uninstalled."
+        ),
+        vec!["requir"]
+    );
+    assert_eq!(
+        answers_yes_covering(
+            "Is rsyslogd required on a systemd system?",
+            "Under systemd, the logging utility rsyslogd(8) may be uninstalled.",
+            1.0
+        ),
+        None
+    );
+    assert_eq!(
+        answers_yes_covering(
+            "Can secret-tool store a password from the command line?",
+            "secret-tool(1) can store password to the keyring from the command line.",
+            1.0
+        ),
+        Some(true)
+    );
+}
+
+#[test]
+fn clauses_keep_dotted_words_whole() {
+    assert_eq!(
+        clauses("you must type in the “.bib” suffix. Then 3.5 runs"),
+        vec!["you must type in the “.bib” suffix", "Then 3.5 runs"]
+    );
 }

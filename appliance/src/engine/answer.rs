@@ -67,6 +67,12 @@ pub struct Answer {
     pub extract_reason: Option<String>,
     /// For a yes/no question, the checked yes (true) or no the answer leads with.
     pub yes_no: Option<bool>,
+    /// That yes or no as the answer text starts with it ("No.", "不是。"); the sentences
+    /// follow it.
+    pub lead: Option<String>,
+    /// For an extract, the label the answer text starts with after `lead`, in the
+    /// question's language.
+    pub extract_label: Option<String>,
 }
 
 /// What a caller sees while an answer is produced.
@@ -107,6 +113,8 @@ impl Answer {
             extractive: false,
             extract_reason: None,
             yes_no: None,
+            lead: None,
+            extract_label: None,
         }
     }
 

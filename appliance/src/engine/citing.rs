@@ -71,15 +71,14 @@ impl Engine {
             // A bare "No." is kept when the extract says the same.
             if let (Some(model), Some(first)) = (lead, answer.sentences.first())
                 && !answer.refused
-                && check::answers_yes(question, &first.text) == Some(model)
+                && check::answers_yes_covering(question, &first.text, 1.0) == Some(model)
             {
-                let joiner = if is_chinese(question) { "" } else { " " };
-                answer.answer = format!("{}{joiner}{}", check::yes_no_lead(question, model), answer.answer);
-                answer.yes_no = Some(model);
+                set_lead(question, answer, model);
             }
             return Ok(());
         }
         let mut accepted = accepted;
+        let mut checked_lead = None;
         if yes_no {
             let says = accepted
                 .iter()
@@ -97,20 +96,21 @@ impl Engine {
                 }
                 (_, Some(checked)) => {
                     let first = &mut accepted[0];
-                    let joiner = if is_chinese(question) { "" } else { " " };
                     let mut characters = first.text.chars();
-                    let capitalised: String = characters
+                    first.text = characters
                         .next()
                         .map(|initial| initial.to_uppercase().chain(characters).collect())
                         .unwrap_or_default();
-                    first.text = format!("{}{joiner}{capitalised}", check::yes_no_lead(question, checked));
-                    answer.yes_no = Some(checked);
+                    checked_lead = Some(checked);
                 }
                 // The model's yes or no is kept out when its sentences cannot confirm it.
                 (_, None) => {}
             }
         }
         self.fill(answer, accepted);
+        if let Some(yes) = checked_lead {
+            set_lead(question, answer, yes);
+        }
         Ok(())
     }
 
@@ -212,9 +212,20 @@ impl Engine {
             })
             .collect();
         self.fill(answer, sentences);
-        answer.answer = format!("{}{}", extract_label(question), answer.answer);
+        let label = extract_label(question);
+        answer.answer = format!("{label}{}", answer.answer);
+        answer.extract_label = Some(label.trim_end().to_owned());
         Ok(())
     }
+}
+
+/// Puts the checked yes or no in front of the answer (and in `lead`, for the chat page).
+fn set_lead(question: &str, answer: &mut Answer, yes: bool) {
+    let lead = check::yes_no_lead(question, yes);
+    let joiner = if is_chinese(question) { "" } else { " " };
+    answer.answer = format!("{lead}{joiner}{}", answer.answer);
+    answer.yes_no = Some(yes);
+    answer.lead = Some(lead.to_owned());
 }
 
 /// Marks the sentences that match their passage's words but not its meaning: they
@@ -231,12 +242,26 @@ fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) 
         if stripped.len() != sentence.text.len() {
             sentence.text = stripped.replace(['"', '“', '”'], "");
         }
-        let problem = if check::echoes_instructions(&sentence.text, &instructions) {
+        // A contradiction first: it discards the whole answer, whatever else is wrong.
+        let conflict = sentence
+            .cited
+            .iter()
+            .find_map(|number| check::conflict(&sentence.text, passages[number - 1]));
+        let problem = if let Some(conflict) = conflict {
+            let problem = conflict.to_string();
+            contradiction.get_or_insert_with(|| problem.clone());
+            Some(problem)
+        } else if check::echoes_instructions(&sentence.text, &instructions) {
             Some("repeats the prompt's instruction".to_owned())
         } else if check::is_incomplete(&sentence.text) {
             Some("lost the word it is about".to_owned())
         } else if !yes_no && !check::adds_to_question(&sentence.text, question) {
             Some("only restates the question".to_owned())
+        } else if let Some(word) = yes_no
+            .then(|| missing_word(&sentence.text, &sentence.cited, passages))
+            .flatten()
+        {
+            Some(format!("says \"{word}\", which its passage does not"))
         } else if !sentence.cited.is_empty()
             && !sentence
                 .cited
@@ -245,15 +270,7 @@ fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) 
         {
             Some("its passage is not about what it says".to_owned())
         } else {
-            let conflict = sentence
-                .cited
-                .iter()
-                .find_map(|number| check::conflict(&sentence.text, passages[number - 1]));
-            conflict.map(|conflict| {
-                let problem = conflict.to_string();
-                contradiction.get_or_insert_with(|| problem.clone());
-                problem
-            })
+            None
         };
         if problem.is_some() {
             sentence.supported = false;
@@ -265,6 +282,21 @@ fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) 
 
 /// Sentences shorter than this many characters (headings, list stubs) are never extracted.
 const MIN_EXTRACT_CHARS: usize = 8;
+
+/// A word of `sentence` that none of the passages it cites has. A yes or no restates the
+/// question, so every word of it must be in a passage.
+fn missing_word(sentence: &str, cited: &[usize], passages: &[&str]) -> Option<String> {
+    let mut first = None;
+    for number in cited {
+        match check::words_not_in(sentence, passages[number - 1]).into_iter().next() {
+            None => return None,
+            Some(word) => {
+                first.get_or_insert(word);
+            }
+        }
+    }
+    first
+}
 
 /// Weighted coverage of the question a sentence needs to be extracted: below it, no
 /// sentence answers and the question is refused. A choice (about half the question's
@@ -310,9 +342,12 @@ fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&s
     if best < MIN_EXTRACT_COVERAGE {
         return Vec::new();
     }
+    // The same sentence from two copies of a document (its PDF and HTML) is taken once.
+    let mut seen = std::collections::HashSet::new();
     let mut chosen: Vec<usize> = order
         .into_iter()
         .filter(|index| scores[*index] >= best * 0.8)
+        .filter(|index| seen.insert(llm::citations::lexical_units(&candidates[*index].1)))
         .take(2)
         .collect();
     chosen.sort();

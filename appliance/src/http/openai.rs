@@ -16,7 +16,7 @@ use serde_json::{Value, json};
 use tokio_stream::wrappers::ReceiverStream;
 
 use super::{ApiError, ApiJson, AppState, CurrentUser};
-use crate::engine::{AnswerEvent, Question, StreamEvent};
+use crate::engine::{Question, StreamEvent};
 use crate::store::conversations;
 
 pub(super) fn routes() -> Router<AppState> {
@@ -138,22 +138,18 @@ pub(super) async fn chat_completions(
         None,
         None,
     )]));
-    let mut streamed = false;
+    // Generated tokens are not forwarded: the checked answer may differ from them (a
+    // contradicted sentence removed, or an extract instead), and a client must only ever
+    // read the checked text.
     let body = ReceiverStream::new(events).map(move |event| match event {
-        StreamEvent::Progress(AnswerEvent::Token(piece)) => {
-            streamed = true;
-            vec![chunk(json!({ "content": piece }), None, None)]
-        }
         StreamEvent::Progress(_) => Vec::new(),
         StreamEvent::Done(answer) => {
-            let mut chunks = Vec::new();
-            if !streamed {
-                chunks.push(chunk(json!({ "content": answer.answer }), None, None));
-            }
             let extra = json!({ "citations": answer.citations, "refused": answer.refused });
-            chunks.push(chunk(json!({}), Some("stop"), Some(extra)));
-            chunks.push(Event::default().data("[DONE]"));
-            chunks
+            vec![
+                chunk(json!({ "content": answer.answer }), None, None),
+                chunk(json!({}), Some("stop"), Some(extra)),
+                Event::default().data("[DONE]"),
+            ]
         }
         StreamEvent::Failed(message) => vec![
             Event::default().data(json!({ "error": { "message": message } }).to_string()),

@@ -82,7 +82,9 @@ fn reused_system_prefix_gives_the_same_answer() {
 
     generator.set_reuse_system_prefix(true);
     // The first request computes and keeps the system turn; the next ones start after it.
-    let (_, priming) = answer(&generator, &request("Is the canteen open on Sundays?"));
+    // (The system turn holds the answer instruction, which depends on the question's
+    // language and on whether it asks yes or no: the priming question is of the same kind.)
+    let (_, priming) = answer(&generator, &request("When does the canteen open?"));
     assert_eq!(priming.cached_prompt_tokens, 0);
     let (warm, warm_stats) = answer(&generator, &request("When does the canteen close?"));
     assert!(warm_stats.cached_prompt_tokens > 20, "{warm_stats:?}");
@@ -128,9 +130,10 @@ fn fast_qwen2_answers_like_candles() {
         assert_eq!(start(&fast_answer), start(&candle_answer));
         assert!(fast_stats.generated_tokens > 3);
     }
-    // The system turn's cache is reused by the fast model too.
+    // The system turn's cache is reused by the fast model too (the last question was Chinese,
+    // and the system turn's instruction is in the question's language).
     let request = GenerationRequest {
-        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, "When is the canteen closed?", &passages),
+        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, "食堂什么时候关门？", &passages),
         max_tokens: 4,
         stop: vec![],
     };

@@ -8,37 +8,40 @@ import { citeButton, renderSources } from "./passages.js";
 
 let conversationId = null;
 let lastAnswer = null;
+// The question being answered: the input clears when it is sent.
+let currentQuestion = "";
 
-// The answer sentence by sentence: each followed by buttons that open the cited passages,
-// sentences no passage supports visibly marked.
+// The answer sentence by sentence: a checked yes or no first, an extract's label, then each
+// sentence followed by buttons that open the cited passages, sentences no passage supports
+// visibly marked. A refusal is the server's text alone, in the question's language.
 function renderAnswer(answer) {
   const box = $("answer");
   box.replaceChildren();
   box.classList.toggle("refused", answer.refused);
+  box.classList.toggle("extract", answer.extractive && !answer.refused);
   const byNumber = new Map(answer.citations.map((citation) => [citation.n, citation]));
   if (answer.refused || answer.sentences.length === 0) {
     box.append(document.createTextNode(answer.answer));
-  } else {
-    for (const sentence of answer.sentences) {
-      const span = document.createElement("span");
-      span.textContent = sentence.text + " ";
-      if (!sentence.supported) {
-        span.className = "unsupported";
-        span.title = t("unsupported");
-      }
-      box.append(span);
-      for (const number of sentence.cited) {
-        const citation = byNumber.get(number);
-        if (citation) box.append(citeButton(number, citation));
-      }
-      box.append(document.createTextNode(" "));
+    return;
+  }
+  if (answer.lead) box.append(el("strong", answer.lead + " ", "lead"));
+  if (answer.extract_label) box.append(el("span", answer.extract_label, "extract-label"));
+  const quoted = answer.extractive ? el("blockquote", null, "extract-text") : box;
+  for (const sentence of answer.sentences) {
+    const span = document.createElement("span");
+    span.textContent = sentence.text + " ";
+    if (!sentence.supported) {
+      span.className = "unsupported";
+      span.title = t("unsupported");
     }
+    quoted.append(span);
+    for (const number of sentence.cited) {
+      const citation = byNumber.get(number);
+      if (citation) quoted.append(citeButton(number, citation));
+    }
+    quoted.append(document.createTextNode(" "));
   }
-  if (answer.refused) {
-    const note = document.createElement("p");
-    note.textContent = t("refused");
-    box.append(note);
-  }
+  if (quoted !== box) box.append(quoted);
 }
 
 /** Lists the user's conversations in the history picker, the current one selected. */
@@ -73,6 +76,7 @@ function resetChat() {
   lastAnswer = null;
   $("thread").replaceChildren();
   $("answer").hidden = true;
+  $("current-question").hidden = true;
   $("answer-actions").hidden = true;
   $("sources").replaceChildren();
   $("sources-title").hidden = true;
@@ -115,6 +119,10 @@ async function copyAnswer() {
 
 async function ask(question) {
   archiveCurrentTurn();
+  currentQuestion = question;
+  $("question").value = "";
+  $("current-question").textContent = question;
+  $("current-question").hidden = false;
   $("answer-actions").hidden = true;
   $("feedback-status").textContent = "";
   const submit = $("ask-form").querySelector("button");
@@ -122,7 +130,7 @@ async function ask(question) {
   $("status").textContent = t("retrieving");
   $("answer").hidden = false;
   $("answer").textContent = "";
-  $("answer").classList.remove("refused");
+  $("answer").classList.remove("refused", "extract");
   $("sources").replaceChildren();
   try {
     await streamAnswer(conversationId ? { question, conversation_id: conversationId } : { question }, handleEvent);
@@ -146,7 +154,7 @@ function handleEvent(event, data) {
     $("answer").append(document.createTextNode(JSON.parse(data)));
   } else if (event === "done") {
     const answer = JSON.parse(data);
-    lastAnswer = { question: $("question").value, message_id: answer.message_id, text: answer.answer };
+    lastAnswer = { question: currentQuestion, message_id: answer.message_id, text: answer.answer };
     if (answer.conversation_id && answer.conversation_id !== conversationId) {
       conversationId = answer.conversation_id;
       loadConversations();
