@@ -49,6 +49,14 @@ pub struct Settings {
     /// contains, see `KeywordIndex::coverage`) the question is refused before generation.
     /// Calibrated with `eval answers --calibrate` on the shared question sets.
     pub refuse_below_evidence: f32,
+    /// `refuse_below_evidence` for Chinese questions (their terms are jieba words, and a
+    /// paraphrase shares fewer of them).
+    pub refuse_below_evidence_zh: f32,
+    /// A question below its evidence threshold is still answered when its best passage's
+    /// dense similarity reaches this: a paraphrase that shares few words but means the same.
+    pub answer_above_similarity: f32,
+    /// `answer_above_similarity` for Chinese questions (e5 scores Chinese pairs higher).
+    pub answer_above_similarity_zh: f32,
     /// Longest wait in the generator's queue, in seconds, before a question is answered by
     /// extraction instead (passage sentences, labelled as such).
     pub generator_wait_seconds: u64,
@@ -165,6 +173,9 @@ impl Settings {
             // en_xquad / zh_cmrc2018 dev, 200 questions each: refuses 5% / 5% of answerable
             // questions and 95.5% / 86% of those whose documents were removed.
             refuse_below_evidence: 0.45,
+            refuse_below_evidence_zh: 0.45,
+            answer_above_similarity: 1.0,
+            answer_above_similarity_zh: 1.0,
             generator_wait_seconds: 60,
             embedder_quantized: false,
             generator_file: None,
@@ -220,6 +231,9 @@ impl Settings {
             "answer_max_tokens" => self.answer_max_tokens = number(value)?,
             "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,
             "refuse_below_evidence" => self.refuse_below_evidence = number(value)?,
+            "refuse_below_evidence_zh" => self.refuse_below_evidence_zh = number(value)?,
+            "answer_above_similarity" => self.answer_above_similarity = number(value)?,
+            "answer_above_similarity_zh" => self.answer_above_similarity_zh = number(value)?,
             "generator_wait_seconds" => self.generator_wait_seconds = number(value)?,
             "embedder_quantized" => self.embedder_quantized = flag(value)?,
             "generator_file" => self.generator_file = Some(value.to_owned()),

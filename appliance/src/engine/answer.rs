@@ -90,7 +90,7 @@ pub enum AnswerEvent {
 
 impl Answer {
     /// An answer not yet produced, for `evidence`.
-    fn pending(evidence: f32) -> Self {
+    pub(crate) fn pending(evidence: f32) -> Self {
         Self {
             answer: String::new(),
             citations: Vec::new(),
@@ -214,7 +214,7 @@ impl Engine {
                 question,
                 "the knowledge base has no passage close to the question",
             );
-        } else if evidence < self.settings.refuse_below_evidence {
+        } else if self.thin_evidence(question, evidence, &hits) {
             answer.sources = hits;
             self.refuse(answer, question, "no passage contains enough of the question's terms");
         } else {
@@ -241,6 +241,19 @@ impl Engine {
         })
         .await?;
         Ok((hits, evidence))
+    }
+
+    /// Whether the passages hold too little of the question to answer it: below the evidence
+    /// threshold of the question's language, and not close enough in meaning either.
+    fn thin_evidence(&self, question: &str, evidence: f32, hits: &[Hit]) -> bool {
+        let settings = &self.settings;
+        let (evidence_floor, similarity) = if llm::prompt::is_chinese(question) {
+            (settings.refuse_below_evidence_zh, settings.answer_above_similarity_zh)
+        } else {
+            (settings.refuse_below_evidence, settings.answer_above_similarity)
+        };
+        let dense = hits.iter().filter_map(|hit| hit.dense_score).fold(0.0f32, f32::max);
+        evidence < evidence_floor && dense < similarity
     }
 
     pub(super) fn refuse(&self, answer: &mut Answer, question: &str, reason: &str) {
@@ -355,7 +368,7 @@ impl Engine {
             } => (kept, raw, stats, model, prompt_sha256, first_token),
             Generation::Unavailable(reason) => {
                 answer.model = format!("extractive ({reason})");
-                return self.extract(question, retrieval_query, answer, reason).await;
+                return self.extract(question, retrieval_query, answer, reason, None).await;
             }
         };
 

@@ -58,24 +58,11 @@ impl Engine {
             sentences.into_iter().partition(|sentence| sentence.supported);
         answer.rejected = rejected;
         if let Some(problem) = contradiction {
-            return self.extract(question, retrieval_query, answer, &problem).await;
+            return self.extract(question, retrieval_query, answer, &problem, lead).await;
         }
         if accepted.is_empty() {
-            self.extract(
-                question,
-                retrieval_query,
-                answer,
-                "no sentence of the generated answer is supported by a passage",
-            )
-            .await?;
-            // A bare "No." is kept when the extract says the same.
-            if let (Some(model), Some(first)) = (lead, answer.sentences.first())
-                && !answer.refused
-                && check::answers_yes_covering(question, &first.text, 1.0) == Some(model)
-            {
-                set_lead(question, answer, model);
-            }
-            return Ok(());
+            let reason = "no sentence of the generated answer is supported by a passage";
+            return self.extract(question, retrieval_query, answer, reason, lead).await;
         }
         let mut accepted = accepted;
         let mut checked_lead = None;
@@ -91,6 +78,7 @@ impl Engine {
                             retrieval_query,
                             answer,
                             "the generated yes or no contradicts its own sentence",
+                            lead,
                         )
                         .await;
                 }
@@ -179,12 +167,17 @@ impl Engine {
     /// quoted, cited and labelled as an extract; a refusal when no sentence covers enough
     /// of it. Used when no generator answers in time and when the generated answer fails
     /// its check (`reason`).
+    ///
+    /// A yes/no question's extract leads with a yes or no when its first sentence holds every
+    /// word of the question and gives that answer ([`check::answers_yes_covering`]), and the
+    /// model's own `model_lead`, if it gave one, says the same.
     pub(super) async fn extract(
         &self,
         question: &str,
         retrieval_query: &str,
         answer: &mut Answer,
         reason: &str,
+        model_lead: Option<bool>,
     ) -> Result<()> {
         let keyword = self.keyword.clone();
         let query = retrieval_query.to_owned();
@@ -215,6 +208,13 @@ impl Engine {
         let label = extract_label(question);
         answer.answer = format!("{label}{}", answer.answer);
         answer.extract_label = Some(label.trim_end().to_owned());
+        if check::is_yes_no_question(question)
+            && let Some(first) = answer.sentences.first()
+            && let Some(yes) = check::answers_yes_covering(question, &first.text, 1.0)
+            && model_lead.is_none_or(|model| model == yes)
+        {
+            set_lead(question, answer, yes);
+        }
         Ok(())
     }
 }

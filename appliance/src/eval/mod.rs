@@ -8,7 +8,13 @@
 //! `appliance eval trust` (the `trust` module) grades answers to our own questions on real
 //! documents instead.
 
+mod calibrate;
+mod gold;
 mod trust;
+
+pub use gold::{contains_gold, normalize_answer};
+
+use calibrate::calibrate;
 
 pub use trust::{TrustArgs, trust};
 
@@ -22,7 +28,7 @@ use crate::acl::{Acl, DocumentAccess};
 use anyhow::{Context, bail};
 use clap::Args;
 use serde::Deserialize;
-use serde_json::{Value, json};
+use serde_json::json;
 use sha2::{Digest, Sha256};
 
 use crate::cli::Mode;
@@ -376,43 +382,6 @@ async fn index_corpus(settings: &Settings, set: &EvalSet, corpus: &[&CorpusRow])
     })
 }
 
-/// Answer normalisation of the shared evaluation sets: SQuAD-style for English (lower
-/// case, no punctuation or articles), characters without punctuation and spaces for Chinese.
-pub fn normalize_answer(text: &str) -> String {
-    let chinese = text
-        .chars()
-        .any(|character| ('\u{4E00}'..='\u{9FFF}').contains(&character));
-    let kept: String = text
-        .chars()
-        .map(|character| if character.is_alphanumeric() { character } else { ' ' })
-        .collect::<String>()
-        .to_lowercase();
-    if chinese {
-        return kept.chars().filter(|character| !character.is_whitespace()).collect();
-    }
-    kept.split_whitespace()
-        .filter(|word| !matches!(*word, "a" | "an" | "the"))
-        .collect::<Vec<_>>()
-        .join(" ")
-}
-
-/// Whether `answer` contains one of the gold answers after normalisation (whole words
-/// for English, characters for Chinese).
-pub fn contains_gold(answer: &str, gold: &[String]) -> bool {
-    let answer = normalize_answer(answer);
-    let padded = format!(" {answer} ");
-    gold.iter()
-        .map(|gold| normalize_answer(gold))
-        .filter(|gold| !gold.is_empty())
-        .any(|gold| {
-            if gold.contains(' ') || gold.is_ascii() {
-                padded.contains(&format!(" {gold} "))
-            } else {
-                answer.contains(&gold)
-            }
-        })
-}
-
 pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()> {
     let corpus: Vec<CorpusRow> = read_jsonl(&args.set.corpus)?;
     let queries: Vec<QueryRow> = read_jsonl(&args.set.queries)?;
@@ -511,64 +480,6 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
     Ok(())
 }
 
-/// The evidence scores of `judged` questions, for choosing `refuse_below_evidence`, and how
-/// many questions each pair of evidence and dense-similarity thresholds would refuse when a
-/// question is refused only if both are below theirs (`refuse_below_evidence`,
-/// `answer_below_similarity`).
-async fn calibrate(engine: &Engine, judged: &[&QueryRow], args: &AnswersArgs, documents: usize) -> anyhow::Result<()> {
-    let mut scores = Vec::with_capacity(judged.len());
-    let mut pairs = Vec::with_capacity(judged.len());
-    for query in judged {
-        let (hits, evidence) = engine.evidence(&query.text, &Acl::operator()).await?;
-        let dense = hits.iter().filter_map(|hit| hit.dense_score).fold(0.0f32, f32::max);
-        scores.push(evidence as f64);
-        pairs.push((evidence as f64, dense as f64));
-    }
-    scores.sort_by(f64::total_cmp);
-    let refused_below: serde_json::Map<String, Value> = (2..=16)
-        .map(|step| {
-            let threshold = step as f64 * 0.05;
-            let share = scores.iter().filter(|&&score| score < threshold).count() as f64 / scores.len() as f64;
-            (format!("{threshold:.2}"), json!(share))
-        })
-        .collect();
-    let with_dense: serde_json::Map<String, Value> = (80..=94)
-        .step_by(2)
-        .map(|dense_step| {
-            let dense_threshold = dense_step as f64 / 100.0;
-            let row: serde_json::Map<String, Value> = (4..=12)
-                .map(|step| {
-                    let threshold = step as f64 * 0.05;
-                    let refused = pairs
-                        .iter()
-                        .filter(|(evidence, dense)| *evidence < threshold && *dense < dense_threshold)
-                        .count();
-                    (format!("{threshold:.2}"), json!(refused as f64 / pairs.len() as f64))
-                })
-                .collect();
-            (format!("{dense_threshold:.2}"), Value::Object(row))
-        })
-        .collect();
-    let mut dense_scores: Vec<f64> = pairs.iter().map(|(_, dense)| *dense).collect();
-    dense_scores.sort_by(f64::total_cmp);
-    let report = json!({
-        "queries": judged.len(),
-        "drop_gold": args.drop_gold,
-        "documents": documents,
-        "evidence_p05": percentile(&scores, 0.05),
-        "evidence_p10": percentile(&scores, 0.10),
-        "evidence_p50": percentile(&scores, 0.5),
-        "evidence_p90": percentile(&scores, 0.9),
-        "dense_p10": percentile(&dense_scores, 0.10),
-        "dense_p50": percentile(&dense_scores, 0.5),
-        "dense_p90": percentile(&dense_scores, 0.9),
-        "refused_below": refused_below,
-        "refused_below_both": with_dense,
-    });
-    println!("{report}");
-    Ok(())
-}
-
 struct RemoveOnDrop(PathBuf);
 
 impl Drop for RemoveOnDrop {
@@ -580,22 +491,6 @@ impl Drop for RemoveOnDrop {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn answers_match_like_the_evaluation_sets() {
-        assert_eq!(normalize_answer("The Denver Broncos!"), "denver broncos");
-        assert_eq!(normalize_answer("丹佛 野马队。"), "丹佛野马队");
-        assert!(contains_gold(
-            "They were the Denver Broncos [1].",
-            &["Denver Broncos".into()]
-        ));
-        assert!(
-            !contains_gold("Denverite fans", &["Denver".into()]),
-            "whole words in English"
-        );
-        assert!(contains_gold("冠军是丹佛野马队[1]。", &["丹佛野马队".into()]));
-        assert!(!contains_gold("不知道", &["丹佛野马队".into(), String::new()]));
-    }
 
     #[test]
     fn metrics_of_a_known_ranking() {

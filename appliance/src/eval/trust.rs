@@ -6,12 +6,13 @@
 //! graded into exactly one outcome:
 //!
 //! - `right`: a generated answer that contains the gold (all parts of a multi-part one; for a
-//!   yes/no question, the expected yes or no first), or a refusal of an unanswerable question;
+//!   yes/no question, the expected yes or no first, also before an extract), or a refusal of
+//!   an unanswerable question;
 //! - `wrong`: the opposite yes or no, a string the question marks as a wrong fact, or a
 //!   generated answer to an unanswerable question;
 //! - `false_refusal`: an answerable question refused;
-//! - `extract`: the labelled extract fallback (for an unanswerable question too), counted
-//!   apart; `extract_with_gold` says how many of them hold the answer;
+//! - `extract`: the labelled extract fallback without a yes or no (for an unanswerable
+//!   question too), counted apart; `extract_with_gold` says how many of them hold the answer;
 //! - `incomplete`: a generated answer that is neither right nor wrong (the gold is missing).
 
 use std::collections::BTreeMap;
@@ -118,7 +119,13 @@ fn grade(question: &TrustQuestion, answer: &Answer) -> Outcome {
         };
     }
     if answer.extractive {
-        return Outcome::Extract;
+        // "No." before a quoted, cited passage sentence is the answer a yes/no question asks
+        // for (the yes or no checked against that sentence); without one it is an extract.
+        return match (&question.expect, leading_yes_no(text)) {
+            (Some(expect), Some(said)) if said == (expect == "yes") => Outcome::Right,
+            (Some(_), Some(_)) => Outcome::Wrong,
+            _ => Outcome::Extract,
+        };
     }
     if unanswerable || contains_gold(text, &question.must_not) {
         return Outcome::Wrong;
@@ -245,6 +252,13 @@ pub async fn trust(settings: Settings, args: TrustArgs) -> anyhow::Result<()> {
                     .map(|reason| format!(" ({reason})"))
                     .unwrap_or_default(),
             );
+            for rejected in &answer.rejected {
+                eprintln!(
+                    "    left out: {:?} ({})",
+                    rejected.text,
+                    rejected.problem.as_deref().unwrap_or("not supported by a passage")
+                );
+            }
         }
     }
     first_token_ms.sort_by(f64::total_cmp);
@@ -302,6 +316,86 @@ async fn ingest_documents(engine: &Engine, directory: &Path, quiet: bool) -> any
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn question(kind: &str, expect: Option<&str>, answers: &[&str]) -> TrustQuestion {
+        TrustQuestion {
+            id: "en-001".to_owned(),
+            lang: "en".to_owned(),
+            kind: kind.to_owned(),
+            question: "Does it?".to_owned(),
+            expect: expect.map(str::to_owned),
+            answers: answers.iter().map(|answer| answer.to_string()).collect(),
+            answers_all: Vec::new(),
+            must_not: vec!["is used".to_owned()],
+        }
+    }
+
+    fn answer(text: &str, refused: bool, extractive: bool) -> Answer {
+        let mut answer = Answer::pending(1.0);
+        answer.answer = text.to_owned();
+        answer.refused = refused;
+        answer.extractive = extractive;
+        answer
+    }
+
+    #[test]
+    fn every_outcome_is_reachable() {
+        let yes_no = question("yesno", Some("no"), &["no internet connection"]);
+        assert_eq!(
+            grade(&yes_no, &answer("No. Nothing leaves [1].", false, false)),
+            Outcome::Right
+        );
+        assert_eq!(
+            grade(&yes_no, &answer("Yes. It connects [1].", false, false)),
+            Outcome::Wrong
+        );
+        assert_eq!(
+            grade(&yes_no, &answer("It connects [1].", false, false)),
+            Outcome::Incomplete
+        );
+        assert_eq!(
+            grade(&yes_no, &answer("Not found.", true, false)),
+            Outcome::FalseRefusal
+        );
+        assert_eq!(
+            grade(
+                &yes_no,
+                &answer("No. Extract (not generated): Nothing [1].", false, true)
+            ),
+            Outcome::Right
+        );
+        assert_eq!(
+            grade(
+                &yes_no,
+                &answer("Yes. Extract (not generated): Nothing [1].", false, true)
+            ),
+            Outcome::Wrong
+        );
+        assert_eq!(
+            grade(&yes_no, &answer("Extract (not generated): Nothing [1].", false, true)),
+            Outcome::Extract
+        );
+        let fact = question("fact", None, &["Ask tab"]);
+        assert_eq!(
+            grade(&fact, &answer("Type it in the Ask tab [1].", false, false)),
+            Outcome::Right
+        );
+        assert_eq!(
+            grade(&fact, &answer("A connection is used [1].", false, false)),
+            Outcome::Wrong,
+            "must_not"
+        );
+        let unanswerable = question("unanswerable", None, &[]);
+        assert_eq!(grade(&unanswerable, &answer("Not found.", true, false)), Outcome::Right);
+        assert_eq!(
+            grade(&unanswerable, &answer("Thirty days [1].", false, false)),
+            Outcome::Wrong
+        );
+        assert_eq!(
+            grade(&unanswerable, &answer("Extract (not generated): x [1].", false, true)),
+            Outcome::Extract
+        );
+    }
 
     #[test]
     fn yes_and_no_are_read_in_both_languages() {

@@ -1,0 +1,336 @@
+//! Reading a sentence against the passage it cites for meaning, not only shared words.
+//!
+//! Word overlap cannot tell "no internet connection is used" from "the appliance connects to
+//! the internet": a sentence that drops a "not" shares almost every word with its passage.
+//! So a cited sentence must also agree with its passage on polarity (negations, counted per
+//! clause so that a double negative cancels out, and a few antonym pairs such as
+//! leave/stay), on every number, and on every name it mentions. A sentence that fails one of
+//! these is a [`Conflict`]: the caller removes it and falls back to a quoted extract.
+//!
+//! The same clause alignment answers yes/no questions: the question's statement is compared
+//! with the sentence that supports it.
+
+mod numbers;
+mod polarity;
+mod yes_no;
+
+use std::collections::HashSet;
+
+use numbers::chinese_digit;
+pub use numbers::numbers;
+use polarity::{CHINESE_NEGATIONS, ENGLISH_NEGATIONS, antonym_flips, same_polarity};
+pub use polarity::{clauses, matching_clause, negation_count};
+use yes_no::strip_prefix_ignore_case;
+pub use yes_no::{answers_yes, answers_yes_covering, is_yes_no_question, split_yes_no, yes_no_lead};
+
+use crate::citations::lexical_units;
+use crate::prompt::is_chinese;
+
+/// Why a sentence contradicts the passage it cites.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Conflict {
+    /// One says "not" where the other does not: the clause of the passage it matches.
+    Polarity(String),
+    /// A number, date, version or unit the passage does not have.
+    Number(String),
+    /// A name or identifier the passage does not have.
+    Name(String),
+}
+
+impl std::fmt::Display for Conflict {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Conflict::Polarity(clause) => write!(formatter, "contradicts the passage: \"{clause}\""),
+            Conflict::Number(number) => write!(formatter, "the passage does not give {number}"),
+            Conflict::Name(name) => write!(formatter, "the passage does not mention {name}"),
+        }
+    }
+}
+
+const ENGLISH_STOPWORDS: [&str; 64] = [
+    "a", "an", "the", "of", "to", "in", "on", "at", "for", "by", "with", "from", "and", "or", "is", "are", "was",
+    "were", "be", "been", "it", "its", "this", "that", "these", "those", "as", "their", "there", "i", "you", "your",
+    "we", "our", "they", "do", "does", "did", "can", "will", "would", "should", "may", "has", "have", "had", "each",
+    "so", // What is left of "doesn't" and "it's" once the apostrophe splits them.
+    "t", "s", "doesn", "don", "isn", "aren", "wasn", "weren", "didn", "hasn", "haven", "won", "shouldn", "couldn",
+    "wouldn", "mustn",
+];
+
+/// Words that name no one in particular: "the users may read it" does not answer "who".
+const GENERIC_REFERENTS: [&str; 8] = ["user", "users", "people", "person", "someone", "anyone", "用户", "用戶"];
+
+const CHINESE_PARTICLES: [char; 22] = [
+    '的', '了', '是', '在', '和', '与', '與', '吗', '嗎', '呢', '吧', '也', '都', '就', '而', '及', '或', '把', '被',
+    '对', '對', '么',
+];
+
+/// Lexical units that carry meaning: words and hanzi without function words and negations.
+pub fn content_units(text: &str) -> Vec<String> {
+    lexical_units(text)
+        .into_iter()
+        .filter(|unit| {
+            let mut characters = unit.chars();
+            let single = characters.next().filter(|_| characters.next().is_none());
+            match single {
+                Some(character) if CHINESE_PARTICLES.contains(&character) => false,
+                Some(character) if CHINESE_NEGATIONS.contains(&character) => false,
+                _ => !ENGLISH_STOPWORDS.contains(&unit.as_str()) && !ENGLISH_NEGATIONS.contains(&unit.as_str()),
+            }
+        })
+        .map(|unit| stem(&unit))
+        .collect()
+}
+
+/// A crude English stem, so "connects", "connected" and "connecting" meet, and so do
+/// "use", "used" and "uses".
+fn stem(word: &str) -> String {
+    if !word.is_ascii() {
+        return word.to_owned();
+    }
+    let mut stemmed = word;
+    for suffix in ["ing", "ed", "es", "s"] {
+        if let Some(stripped) = word.strip_suffix(suffix)
+            && stripped.len() >= 3
+        {
+            stemmed = stripped;
+            break;
+        }
+    }
+    match stemmed.strip_suffix('e') {
+        Some(stripped) if stripped.len() >= 2 => stripped.to_owned(),
+        _ => stemmed.to_owned(),
+    }
+}
+
+/// Share of `left`'s content units found in `right`.
+pub(crate) fn coverage(left: &[String], right: &HashSet<String>) -> f32 {
+    if left.is_empty() {
+        return 0.0;
+    }
+    left.iter().filter(|unit| right.contains(*unit)).count() as f32 / left.len() as f32
+}
+
+/// Names and identifiers in `sentence`: words with capitals after the first word, with digits
+/// or inner dots, slashes, underscores or hyphens, and any Latin word in a Chinese sentence.
+pub fn names(sentence: &str) -> Vec<String> {
+    let chinese = is_chinese(sentence);
+    let mut found = Vec::new();
+    let mut first = true;
+    for raw in sentence.split(|character: char| character.is_whitespace() || !character.is_ascii()) {
+        // Quotes and brackets around a name, then the full stop after it, until stable:
+        // `"init=/sbin/init".` is `init=/sbin/init`.
+        let mut word = raw;
+        loop {
+            let trimmed = word
+                .trim_matches(|character: char| {
+                    !(character.is_ascii_alphanumeric() || matches!(character, '/' | '_' | '-' | '.' | '+'))
+                })
+                .trim_end_matches(['.', '-']);
+            if trimmed.len() == word.len() {
+                break;
+            }
+            word = trimmed;
+        }
+        if word.is_empty() {
+            continue;
+        }
+        let was_first = std::mem::replace(&mut first, false);
+        if !word.chars().any(|character| character.is_ascii_alphabetic()) {
+            continue;
+        }
+        let capitalised_inside = !was_first && word.chars().any(|character| character.is_ascii_uppercase());
+        let technical = word.chars().any(|character| character.is_ascii_digit())
+            || word
+                .chars()
+                .skip(1)
+                .any(|character| matches!(character, '/' | '_' | '.' | '+'))
+            || word.starts_with('/');
+        if chinese || capitalised_inside || technical {
+            found.push(word.to_owned());
+        }
+    }
+    found
+}
+
+/// What `sentence` states that `passage` (the passage it cites) contradicts, if anything.
+pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
+    let passage_numbers: HashSet<String> = numbers(passage).into_iter().collect();
+    if let Some(number) = numbers(sentence)
+        .into_iter()
+        .find(|number| !passage_numbers.contains(number))
+    {
+        return Some(Conflict::Number(number));
+    }
+    // Identifiers (with digits, dots, slashes) exactly as written: "VPN.harbor.internal" is
+    // not the passage's "vpn.harbor.internal". Capitalised words in any case.
+    let lower_passage = passage.to_lowercase();
+    if let Some(name) = names(sentence).into_iter().find(|name| {
+        let technical = name
+            .chars()
+            .any(|character| character.is_ascii_digit() || matches!(character, '.' | '/' | '_'));
+        if technical {
+            !passage.contains(name.as_str())
+        } else {
+            !lower_passage.contains(&name.to_lowercase())
+        }
+    }) {
+        return Some(Conflict::Name(name));
+    }
+    for clause in clauses(sentence) {
+        if let Some((matched, _)) = matching_clause(clause, passage)
+            && !same_polarity(clause, matched)
+        {
+            return Some(Conflict::Polarity(matched.to_owned()));
+        }
+        // An antonym in any clause on the same subject: "Draft mode is on by default"
+        // against "Enable draft mode. Default off."
+        let units = content_units(clause);
+        for other in clauses(passage) {
+            let shares = content_units(other).iter().any(|unit| units.contains(unit));
+            if shares
+                && antonym_flips(clause, other) == 1
+                && (negation_count(clause) + negation_count(other)).is_multiple_of(2)
+            {
+                return Some(Conflict::Polarity(other.to_owned()));
+            }
+        }
+    }
+    None
+}
+
+/// The content words of `sentence` that `passage` does not have (stems, and English words
+/// sharing a long prefix, count as the same).
+pub fn words_not_in(sentence: &str, passage: &str) -> Vec<String> {
+    let present = content_units(passage);
+    let mut missing: Vec<String> = content_units(sentence)
+        .into_iter()
+        .filter(|unit| !present.iter().any(|other| same_word(unit, other)))
+        .collect();
+    missing.dedup();
+    missing
+}
+
+/// Whether `sentence` says something the question does not: a sentence made only of the
+/// question's own words (restating it) carries no answer.
+pub fn adds_to_question(sentence: &str, question: &str) -> bool {
+    let mut asked: HashSet<String> = content_units(question).into_iter().collect();
+    for referent in GENERIC_REFERENTS {
+        asked.extend(content_units(referent));
+    }
+    let new = content_units(sentence)
+        .into_iter()
+        .filter(|unit| !asked.contains(unit))
+        .count();
+    let chinese = is_chinese(sentence);
+    new >= if chinese { 2 } else { 1 }
+}
+
+/// Whether the passage `sentence` cites is about what the sentence says of the question's
+/// subject: the words the sentence shares with the question ("the appliance connects to the
+/// internet", "administrators can read") must mostly occur in the passage sentence closest
+/// to it, or the sentence borrowed a citation, or a word of the question, that its passage
+/// does not give.
+pub fn keeps_subject(sentence: &str, question: &str, passage: &str) -> bool {
+    let asked = content_units(question);
+    let mut subject: Vec<String> = content_units(sentence)
+        .into_iter()
+        .filter(|unit| asked.iter().any(|asked| same_word(asked, unit)))
+        .collect();
+    subject.sort();
+    subject.dedup();
+    if subject.is_empty() {
+        return true;
+    }
+    let units = content_units(sentence);
+    let closest = crate::citations::split_sentences(passage)
+        .into_iter()
+        .map(|candidate| {
+            let candidate_units = content_units(&candidate);
+            let shared = units
+                .iter()
+                .filter(|unit| candidate_units.iter().any(|other| same_word(unit, other)))
+                .count();
+            (shared, candidate_units)
+        })
+        .max_by_key(|(shared, _)| *shared)
+        .map(|(_, candidate_units)| candidate_units)
+        .unwrap_or_default();
+    let present = subject
+        .iter()
+        .filter(|unit| closest.iter().any(|other| same_word(unit, other)))
+        .count();
+    present * 2 >= subject.len()
+}
+
+/// Two stemmed units name the same word: equal, or (English) one a prefix of the other of
+/// at least four letters ("connect", "connection"; "read", "readabl").
+pub(crate) fn same_word(left: &str, right: &str) -> bool {
+    if left == right {
+        return true;
+    }
+    let shorter = left.len().min(right.len());
+    left.is_ascii() && right.is_ascii() && shorter >= 4 && (left.starts_with(right) || right.starts_with(left))
+}
+
+/// `sentence` without a lead-in that only says where it comes from ("According to the
+/// passage, ...", "The passage states that ...", "根据段落，...").
+pub fn without_lead_in(sentence: &str) -> &str {
+    const LEAD_INS: [&str; 9] = [
+        "according to the passages,",
+        "according to the passage,",
+        "the passage states that",
+        "the passage says that",
+        "the passages state that",
+        "根据段落，",
+        "根据以上段落，",
+        "根据文档，",
+        "段落中提到，",
+    ];
+    let trimmed = sentence.trim_start();
+    for lead in LEAD_INS {
+        if let Some(rest) = strip_prefix_ignore_case(trimmed, lead) {
+            return rest.trim_start().trim_start_matches(['"', '“']);
+        }
+    }
+    sentence
+}
+
+/// Whether `sentence` has lost the very word it was about: "The package that provides X
+/// is." or "第 阶段" (its number gone).
+pub fn is_incomplete(sentence: &str) -> bool {
+    let body = sentence.trim().trim_end_matches(['.', '!', '?', '。', '！', '？', ' ']);
+    let last_word = body
+        .rsplit(|character: char| character.is_whitespace())
+        .next()
+        .unwrap_or("")
+        .to_lowercase();
+    const DANGLING: [&str; 13] = [
+        "is", "are", "was", "were", "the", "a", "an", "of", "to", "by", "as", "called", "named",
+    ];
+    if DANGLING.contains(&last_word.as_str()) || body.ends_with([':', '：', ',', '，', '是', '为', '為']) {
+        return true;
+    }
+    let characters: Vec<char> = body.chars().collect();
+    characters.iter().enumerate().any(|(index, &character)| {
+        character == '第'
+            && characters[index + 1..]
+                .iter()
+                .find(|next| !next.is_whitespace())
+                .is_none_or(|next| !next.is_ascii_digit() && chinese_digit(*next).is_none())
+    })
+}
+
+/// Whether `sentence` repeats the prompt's `instructions` instead of answering: nearly all
+/// of its words (at least five) are theirs.
+pub fn echoes_instructions(sentence: &str, instructions: &[&str]) -> bool {
+    let units = lexical_units(sentence);
+    if units.len() < 5 {
+        return false;
+    }
+    let instruction_units: HashSet<String> = instructions.iter().flat_map(|text| lexical_units(text)).collect();
+    let shared = units.iter().filter(|unit| instruction_units.contains(*unit)).count();
+    shared as f32 >= 0.8 * units.len() as f32
+}
+
+#[cfg(test)]
+mod tests;
