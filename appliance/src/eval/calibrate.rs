@@ -33,8 +33,7 @@ pub(super) async fn calibrate(
             (format!("{threshold:.2}"), json!(share))
         })
         .collect();
-    let with_dense: serde_json::Map<String, Value> = (80..=94)
-        .step_by(2)
+    let with_dense: serde_json::Map<String, Value> = (80..=95)
         .map(|dense_step| {
             let dense_threshold = dense_step as f64 / 100.0;
             let row: serde_json::Map<String, Value> = (4..=12)

@@ -5,6 +5,7 @@ use anyhow::bail;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 use super::Store;
 
@@ -80,17 +81,15 @@ pub async fn entries(store: &Store, actor: &str, action: &str, limit: i64) -> an
     .bind(limit)
     .fetch_all(&store.pool)
     .await?;
-    Ok(rows
-        .iter()
-        .map(|row| Entry {
-            id: row.get("id"),
-            at: row.get("at"),
-            actor: row.get("actor"),
-            action: row.get("action"),
-            detail: serde_json::from_str(row.get::<&str, _>("detail")).unwrap_or(Value::Null),
-            hash: row.get("hash"),
-        })
-        .collect())
+    off_runtime(rows, |row| Entry {
+        id: row.get("id"),
+        at: row.get("at"),
+        actor: row.get("actor"),
+        action: row.get("action"),
+        detail: parse_detail(row),
+        hash: row.get("hash"),
+    })
+    .await
 }
 
 /// The time and detail of the newest `limit` rows of one action, newest first.
@@ -100,13 +99,19 @@ pub async fn details_of(store: &Store, action: &str, limit: i64) -> anyhow::Resu
         .bind(limit)
         .fetch_all(&store.pool)
         .await?;
-    Ok(rows
-        .iter()
-        .map(|row| {
-            let detail = serde_json::from_str(row.get::<&str, _>("detail")).unwrap_or(Value::Null);
-            (row.get("at"), detail)
-        })
-        .collect())
+    off_runtime(rows, |row| (row.get("at"), parse_detail(row))).await
+}
+
+/// A row's JSON detail, `null` where it is not JSON.
+fn parse_detail(row: &SqliteRow) -> Value {
+    serde_json::from_str(row.get::<&str, _>("detail")).unwrap_or(Value::Null)
+}
+
+/// Reads `rows` on a blocking thread: the dashboard folds twenty thousand rows and an
+/// export holds up to a hundred thousand, each with its JSON detail to parse.
+async fn off_runtime<T: Send + 'static>(rows: Vec<SqliteRow>, read: fn(&SqliteRow) -> T) -> anyhow::Result<Vec<T>> {
+    let read = tokio::task::spawn_blocking(move || rows.iter().map(read).collect()).await?;
+    Ok(read)
 }
 
 /// A row as the chain check reads it.
@@ -126,18 +131,16 @@ pub async fn verify(store: &Store) -> anyhow::Result<u64> {
     let rows = sqlx::query("SELECT id, at, actor, action, detail, prev_hash, hash FROM audit ORDER BY id")
         .fetch_all(&store.pool)
         .await?;
-    let rows: Vec<ChainRow> = rows
-        .iter()
-        .map(|row| ChainRow {
-            id: row.get("id"),
-            at: row.get("at"),
-            actor: row.get("actor"),
-            action: row.get("action"),
-            detail: row.get("detail"),
-            prev_hash: row.get("prev_hash"),
-            hash: row.get("hash"),
-        })
-        .collect();
+    let rows = off_runtime(rows, |row| ChainRow {
+        id: row.get("id"),
+        at: row.get("at"),
+        actor: row.get("actor"),
+        action: row.get("action"),
+        detail: row.get("detail"),
+        prev_hash: row.get("prev_hash"),
+        hash: row.get("hash"),
+    })
+    .await?;
     tokio::task::spawn_blocking(move || verify_rows(&rows)).await?
 }
 

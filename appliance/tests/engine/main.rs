@@ -3,6 +3,7 @@
 //! without model files. The end-to-end tests in `tests/` keep the real models.
 
 mod answers;
+mod blocking;
 mod fakes;
 mod http_permissions;
 mod ingest;
