@@ -172,10 +172,10 @@ impl Settings {
             refuse_below_similarity: 0.78,
             // en_xquad / zh_cmrc2018 dev, 200 questions each: refuses 5% / 5% of answerable
             // questions and 95.5% / 86% of those whose documents were removed.
-            refuse_below_evidence: 0.45,
-            refuse_below_evidence_zh: 0.45,
-            answer_above_similarity: 1.0,
-            answer_above_similarity_zh: 1.0,
+            refuse_below_evidence: 0.50,
+            refuse_below_evidence_zh: 0.55,
+            answer_above_similarity: 0.83,
+            answer_above_similarity_zh: 0.90,
             generator_wait_seconds: 60,
             embedder_quantized: false,
             generator_file: None,

@@ -58,10 +58,15 @@ const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
 /// Words that make a sentence a question: passages rarely contain them, so they say
 /// nothing about whether a passage answers it.
+/// Traditional forms are folded to Simplified by the analyzer, and English words stemmed, so
+/// each word is listed once. Function words that carry no topic ("在", "用", "有", "it")
+/// are here too: a passage lacking them lacks nothing the question asks for.
 const QUESTION_WORDS: &str = "what which who whom whose when where why how does did do is are was were \
     can could would should will may might must the a an of in on at to for by with from i me my we our you your \
-    please 什么 哪 哪个 哪些 哪里 哪儿 谁 何时 多少 几 怎么 怎样 如何 为什么 为何 是 的 了 吗 呢 可以 能 能否 \
-    会 是否 我 我们 你 您 请 什麼 哪裡 為什麼 嗎 會 我們";
+    please it its this that there be been have has had any if myself shouldn doesn don isn aren t s \
+    什么 什么时候 时候 哪 哪个 哪些 哪里 哪儿 哪种 哪一年 谁 何时 多少 几 怎么 怎么做 怎样 如何 为什么 为何 什么样 是 的 了 吗 呢 \
+    可以 能 能否 会 是否 我 我们 你 您 请 有 用 在 里 把 为 让 被 时 下 做 这个 那个 某个 某些 应该 该 要 分别 \
+    和 与 或 及 都 也 就";
 
 fn schema() -> (Schema, Fields) {
     let mut builder = Schema::builder();
@@ -383,6 +388,32 @@ mod tests {
         assert!(coverage[1] < 0.1, "{coverage:?}");
         assert_eq!(coverage[2], 0.0);
         assert!(index.coverage("", &["x"])[0] == 0.0);
+    }
+
+    /// Before: "有", "用" and "在" counted as terms of "paperkey 有什么用？", so the passage
+    /// that explains paperkey held too little of the question and it was refused.
+    #[test]
+    fn function_words_of_a_chinese_question_are_not_evidence() {
+        let index = KeywordIndex::in_memory(&[]).unwrap();
+        let chunks: Vec<KeywordChunk> = (0..20)
+            .map(|id| chunk(id, "d", &format!("第 {id} 章 内核模块 的 说明"), &["staff"]))
+            .chain([chunk(
+                99,
+                "e",
+                "paperkey(1) 把 OpenPGP 密钥导出 为 可打印 的 纸质 备份",
+                &["staff"],
+            )])
+            .collect();
+        index.add_chunks(&chunks).unwrap();
+        let passage = "paperkey(1) 把 OpenPGP 密钥导出为可打印的纸质备份";
+        for question in [
+            "paperkey 有什么用？",
+            "paperkey 是做什么用的？",
+            "在什么时候用 paperkey？",
+        ] {
+            let coverage = index.coverage(question, &[passage])[0];
+            assert!(coverage > 0.99, "{question}: {coverage}");
+        }
     }
 
     #[test]

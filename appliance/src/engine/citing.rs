@@ -168,9 +168,8 @@ impl Engine {
     /// of it. Used when no generator answers in time and when the generated answer fails
     /// its check (`reason`).
     ///
-    /// A yes/no question's extract leads with a yes or no when its first sentence holds every
-    /// word of the question and gives that answer ([`check::answers_yes_covering`]), and the
-    /// model's own `model_lead`, if it gave one, says the same.
+    /// A yes/no question's extract leads with a yes or no when an extracted sentence gives
+    /// that answer and the model's own `model_lead` does not say otherwise ([`extract_lead`]).
     pub(super) async fn extract(
         &self,
         question: &str,
@@ -209,13 +208,36 @@ impl Engine {
         answer.answer = format!("{label}{}", answer.answer);
         answer.extract_label = Some(label.trim_end().to_owned());
         if check::is_yes_no_question(question)
-            && let Some(first) = answer.sentences.first()
-            && let Some(yes) = check::answers_yes_covering(question, &first.text, 1.0)
-            && model_lead.is_none_or(|model| model == yes)
+            && let Some(yes) = extract_lead(question, &answer.sentences, model_lead)
         {
             set_lead(question, answer, yes);
         }
         Ok(())
+    }
+}
+
+/// Share of a yes/no question's words an extracted sentence must hold for its "no" to lead
+/// the extract when the model said no too: two readings, made independently, that agree.
+/// The same share checks a generated sentence's yes or no.
+const AGREED_NO_COVERAGE: f32 = 0.5;
+
+/// The yes or no an extract of a yes/no question leads with. The first extracted sentence
+/// that holds every word of the question gives it, unless the model said the opposite. One
+/// that holds only half of them may give a "no" the model also gave, and only a "no": its
+/// own negation says it ("no internet connection is used"), whereas a missing word can turn
+/// a plain sentence into a false "yes" ("Enable draft mode" for "Is draft mode on by
+/// default?", "rsyslogd may be uninstalled" for "Is rsyslogd required?").
+fn extract_lead(question: &str, sentences: &[SentenceSupport], model_lead: Option<bool>) -> Option<bool> {
+    let reading = |minimum: f32| {
+        sentences
+            .iter()
+            .find_map(|sentence| check::answers_yes_covering(question, &sentence.text, minimum))
+    };
+    match (reading(1.0), model_lead) {
+        (Some(yes), None) => Some(yes),
+        (Some(yes), Some(model)) => (yes == model).then_some(yes),
+        (None, Some(false)) if check::negation_count(question) == 0 => reading(AGREED_NO_COVERAGE).filter(|&yes| !yes),
+        (None, _) => None,
     }
 }
 
@@ -360,5 +382,66 @@ fn extract_label(question: &str) -> &'static str {
         "摘录（未经模型生成）："
     } else {
         "Extract (not generated): "
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn quoted(text: &str) -> Vec<SentenceSupport> {
+        vec![SentenceSupport {
+            text: text.to_owned(),
+            cited: vec![1],
+            overlap: 1.0,
+            similarity: None,
+            supported: true,
+            problem: None,
+        }]
+    }
+
+    /// Before: "Does the assistant need an internet connection?" got a bare extract, though
+    /// the model said "No" and the quoted sentence says no connection is used.
+    #[test]
+    fn an_extract_leads_with_the_yes_or_no_its_sentence_and_the_model_agree_on() {
+        let question = "Does the assistant need an internet connection?";
+        let sentences = quoted("Nothing leaves this server: no internet connection is used.");
+        assert_eq!(extract_lead(question, &sentences, Some(false)), Some(false));
+        assert_eq!(extract_lead(question, &sentences, Some(true)), None, "they disagree");
+        assert_eq!(
+            extract_lead(question, &sentences, None),
+            None,
+            "half the question is not enough alone"
+        );
+    }
+
+    /// Before: these extracts led with the model's "Yes", which their sentences, missing
+    /// the question's key word, seemed to confirm.
+    #[test]
+    fn a_partial_sentence_never_confirms_a_yes() {
+        for (question, sentence) in [
+            ("Is draft mode on by default in fduthesis?", "Enable draft mode."),
+            (
+                "Is rsyslogd required on a systemd system?",
+                "Under systemd, the system logging utility rsyslogd(8) may be uninstalled.",
+            ),
+        ] {
+            assert_eq!(
+                extract_lead(question, &quoted(sentence), Some(true)),
+                None,
+                "{question}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_extract_holding_the_whole_question_leads_unless_the_model_disagrees() {
+        let question = "Can the init program path be changed by a kernel boot parameter?";
+        let sentences = quoted(
+            "The default path of the init program is /sbin/init but it can be changed by the kernel boot parameter.",
+        );
+        assert_eq!(extract_lead(question, &sentences, None), Some(true));
+        assert_eq!(extract_lead(question, &sentences, Some(true)), Some(true));
+        assert_eq!(extract_lead(question, &sentences, Some(false)), None);
     }
 }

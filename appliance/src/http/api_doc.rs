@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::{admin, answers, auth, chat, documents, openai};
+use super::{admin, answers, auth, chat, documents, openai, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -35,7 +35,7 @@ use super::{admin, answers, auth, chat, documents, openai};
         admin::update_user,
         admin::change_password,
         admin::audit_log,
-        admin::stats,
+        stats::stats,
         admin::system_prompt,
         admin::set_system_prompt,
         admin::dictionary,
@@ -90,6 +90,7 @@ mod tests {
             include_str!("admin.rs"),
             include_str!("chat.rs"),
             include_str!("openai.rs"),
+            include_str!("stats.rs"),
         ]
         .concat();
         let declared: Vec<&str> = source

@@ -4,7 +4,7 @@ use axum::extract::{Path, State};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use super::{ApiError, ApiJson, AppState, CurrentUser, RequireAdmin};
 use crate::store::conversations::{ConversationSummary, Turn};
@@ -118,14 +118,19 @@ pub(super) async fn feedback(
 
 /// Answers rated down or with unsupported sentences, for people to review (admin).
 #[utoipa::path(get, path = "/api/review", tag = "admin",
-    responses((status = 200, body = Object, description = "items: the flagged answers"), (status = 403)))]
+    responses((status = 200, body = ReviewQueue), (status = 403)))]
 pub(super) async fn review_queue(
     State(state): State<AppState>,
     RequireAdmin(_): RequireAdmin,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "items": conversations::review_queue(state.engine.store()).await? }),
-    ))
+) -> Result<Json<ReviewQueue>, ApiError> {
+    let items = conversations::review_queue(state.engine.store()).await?;
+    Ok(Json(ReviewQueue { items }))
+}
+
+/// The flagged answers, newest first (at most 200).
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ReviewQueue {
+    items: Vec<conversations::ReviewItem>,
 }
 
 /// Marks a flagged answer as reviewed (admin).
@@ -150,15 +155,18 @@ pub struct NewToken {
 }
 
 /// The caller's API tokens (names and dates; the tokens themselves are never stored).
-#[utoipa::path(get, path = "/api/tokens", tag = "auth",
-    responses((status = 200, body = Object, description = "tokens: id, name, created_at, last_used_at")))]
+#[utoipa::path(get, path = "/api/tokens", tag = "auth", responses((status = 200, body = Tokens)))]
 pub(super) async fn list_tokens(
     State(state): State<AppState>,
     CurrentUser(user): CurrentUser,
-) -> Result<Json<Value>, ApiError> {
-    Ok(Json(
-        json!({ "tokens": users::list_tokens(state.engine.store(), &user).await? }),
-    ))
+) -> Result<Json<Tokens>, ApiError> {
+    let tokens = users::list_tokens(state.engine.store(), &user).await?;
+    Ok(Json(Tokens { tokens }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Tokens {
+    tokens: Vec<users::TokenInfo>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]

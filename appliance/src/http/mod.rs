@@ -19,6 +19,7 @@ pub mod chat;
 pub mod documents;
 pub mod error;
 pub mod openai;
+pub mod stats;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -146,6 +147,7 @@ pub fn router(engine: Engine) -> Router {
         .merge(answers::routes())
         .merge(documents::routes().layer(DefaultBodyLimit::max(max_upload_bytes)))
         .merge(admin::routes())
+        .merge(stats::routes())
         .merge(chat::routes())
         .merge(openai::routes())
         .layer(axum::middleware::from_fn(csrf_guard))

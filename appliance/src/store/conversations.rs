@@ -210,8 +210,25 @@ pub async fn mark_reviewed(store: &Store, message_id: i64) -> anyhow::Result<boo
         > 0)
 }
 
+/// An answer flagged for people to review.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ReviewItem {
+    pub message_id: i64,
+    /// Who asked.
+    pub user: String,
+    pub question: String,
+    /// The answer as it was shown (absent when its record cannot be read).
+    pub answer: Option<String>,
+    /// Sentences of the answer that no passage supported.
+    pub unsupported_sentences: i64,
+    /// -1 when the asker rated it down.
+    pub rating: Option<i64>,
+    pub comment: Option<String>,
+    pub created_at: String,
+}
+
 /// Answers for people to review: rated down, or with sentences no passage supports.
-pub async fn review_queue(store: &Store) -> anyhow::Result<Vec<Value>> {
+pub async fn review_queue(store: &Store) -> anyhow::Result<Vec<ReviewItem>> {
     let rows = sqlx::query(
         "SELECT messages.id, messages.question, messages.answer_json, messages.unsupported, messages.created_at, \
          users.username, feedback.rating, feedback.comment \
@@ -227,16 +244,16 @@ pub async fn review_queue(store: &Store) -> anyhow::Result<Vec<Value>> {
         .iter()
         .map(|row| {
             let answer: Value = serde_json::from_str(row.get::<&str, _>("answer_json")).unwrap_or(Value::Null);
-            serde_json::json!({
-                "message_id": row.get::<i64, _>("id"),
-                "user": row.get::<String, _>("username"),
-                "question": row.get::<String, _>("question"),
-                "answer": answer["answer"],
-                "unsupported_sentences": row.get::<i64, _>("unsupported"),
-                "rating": row.get::<Option<i64>, _>("rating"),
-                "comment": row.get::<Option<String>, _>("comment"),
-                "created_at": row.get::<String, _>("created_at"),
-            })
+            ReviewItem {
+                message_id: row.get("id"),
+                user: row.get("username"),
+                question: row.get("question"),
+                answer: answer["answer"].as_str().map(str::to_owned),
+                unsupported_sentences: row.get("unsupported"),
+                rating: row.get("rating"),
+                comment: row.get("comment"),
+                created_at: row.get("created_at"),
+            }
         })
         .collect())
 }

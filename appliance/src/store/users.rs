@@ -212,20 +212,27 @@ pub async fn create_token(store: &Store, user: &User, name: &str) -> anyhow::Res
 }
 
 /// The user's tokens (names and dates, never the tokens).
-pub async fn list_tokens(store: &Store, user: &User) -> anyhow::Result<Vec<serde_json::Value>> {
+/// An API token as its owner sees it: never the token itself, which is not stored.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+pub async fn list_tokens(store: &Store, user: &User) -> anyhow::Result<Vec<TokenInfo>> {
     let rows = sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id")
         .bind(user.id)
         .fetch_all(&store.pool)
         .await?;
     Ok(rows
         .iter()
-        .map(|row| {
-            serde_json::json!({
-                "id": row.get::<i64, _>("id"),
-                "name": row.get::<String, _>("name"),
-                "created_at": row.get::<String, _>("created_at"),
-                "last_used_at": row.get::<Option<String>, _>("last_used_at"),
-            })
+        .map(|row| TokenInfo {
+            id: row.get("id"),
+            name: row.get("name"),
+            created_at: row.get("created_at"),
+            last_used_at: row.get("last_used_at"),
         })
         .collect())
 }
