@@ -56,11 +56,13 @@ impl std::fmt::Debug for KeywordIndex {
 
 const WRITER_MEMORY_BYTES: usize = 64 * 1024 * 1024;
 
-/// Words that make a sentence a question: passages rarely contain them, so they say
-/// nothing about whether a passage answers it.
-/// Traditional forms are folded to Simplified by the analyzer, and English words stemmed, so
-/// each word is listed once. Function words that carry no topic ("在", "用", "有", "it")
-/// are here too: a passage lacking them lacks nothing the question asks for.
+/// Words that are not evidence: the words that make a sentence a question (passages rarely
+/// contain them, so they say nothing about whether a passage answers it) and function words
+/// that carry no topic ("在", "用", "有", "it"): a passage lacking them lacks nothing the
+/// question asks for.
+///
+/// The analyzer folds Traditional forms to Simplified and stems English words, so each word
+/// is listed once.
 const QUESTION_WORDS: &str = "what which who whom whose when where why how does did do is are was were \
     can could would should will may might must the a an of in on at to for by with from i me my we our you your \
     please it its this that there be been have has had any if myself shouldn doesn don isn aren t s \

@@ -114,46 +114,32 @@ async fn off_runtime<T: Send + 'static>(rows: Vec<SqliteRow>, read: fn(&SqliteRo
     Ok(read)
 }
 
-/// A row as the chain check reads it.
-struct ChainRow {
-    id: i64,
-    at: String,
-    actor: String,
-    action: String,
-    detail: String,
-    prev_hash: String,
-    hash: String,
-}
-
-/// Checks the whole chain; returns the number of rows verified. The hashing runs on a
-/// blocking thread: the log grows with every search.
+/// Checks the whole chain; returns the number of rows verified. Reading and hashing run on
+/// a blocking thread: the log grows with every search.
 pub async fn verify(store: &Store) -> anyhow::Result<u64> {
     let rows = sqlx::query("SELECT id, at, actor, action, detail, prev_hash, hash FROM audit ORDER BY id")
         .fetch_all(&store.pool)
         .await?;
-    let rows = off_runtime(rows, |row| ChainRow {
-        id: row.get("id"),
-        at: row.get("at"),
-        actor: row.get("actor"),
-        action: row.get("action"),
-        detail: row.get("detail"),
-        prev_hash: row.get("prev_hash"),
-        hash: row.get("hash"),
-    })
-    .await?;
     tokio::task::spawn_blocking(move || verify_rows(&rows)).await?
 }
 
-fn verify_rows(rows: &[ChainRow]) -> anyhow::Result<u64> {
+fn verify_rows(rows: &[SqliteRow]) -> anyhow::Result<u64> {
     let mut previous = GENESIS.to_owned();
     let mut count = 0;
     for row in rows {
-        let id = row.id;
-        if row.prev_hash != previous {
+        let id: i64 = row.get("id");
+        let prev_hash: &str = row.get("prev_hash");
+        if prev_hash != previous {
             bail!("audit row {id}: the chain is broken (a row before it was deleted or edited)");
         }
-        let expected = row_hash(&row.prev_hash, &row.at, &row.actor, &row.action, &row.detail);
-        if row.hash != expected {
+        let expected = row_hash(
+            prev_hash,
+            row.get("at"),
+            row.get("actor"),
+            row.get("action"),
+            row.get("detail"),
+        );
+        if row.get::<&str, _>("hash") != expected {
             bail!("audit row {id}: its content was edited");
         }
         previous = expected;

@@ -211,7 +211,6 @@ pub async fn create_token(store: &Store, user: &User, name: &str) -> anyhow::Res
     Ok((id, token))
 }
 
-/// The user's tokens (names and dates, never the tokens).
 /// An API token as its owner sees it: never the token itself, which is not stored.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
 pub struct TokenInfo {
@@ -221,6 +220,7 @@ pub struct TokenInfo {
     pub last_used_at: Option<String>,
 }
 
+/// The user's tokens (names and dates, never the tokens).
 pub async fn list_tokens(store: &Store, user: &User) -> anyhow::Result<Vec<TokenInfo>> {
     let rows = sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id")
         .bind(user.id)
