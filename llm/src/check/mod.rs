@@ -144,12 +144,31 @@ pub fn names(sentence: &str) -> Vec<String> {
                 .chars()
                 .skip(1)
                 .any(|character| matches!(character, '/' | '_' | '.' | '+'))
-            || word.starts_with('/');
+            || word.starts_with('/')
+            || is_option(word);
         if chinese || capitalised_inside || technical {
             found.push(word.to_owned());
         }
     }
     found
+}
+
+/// A command-line option: `-v`, `--verify`.
+fn is_option(word: &str) -> bool {
+    word.starts_with('-')
+        && word
+            .trim_start_matches('-')
+            .starts_with(|character: char| character.is_ascii_alphabetic())
+}
+
+/// Whether `passage` has `option` as a whole option: `-v` is not in `--verify` or `-vv`.
+fn has_option(passage: &str, option: &str) -> bool {
+    let part_of_option = |character: char| character.is_ascii_alphanumeric() || character == '-';
+    passage.match_indices(option).any(|(start, _)| {
+        let before = passage[..start].chars().next_back();
+        let after = passage[start + option.len()..].chars().next();
+        !before.is_some_and(part_of_option) && !after.is_some_and(part_of_option)
+    })
 }
 
 /// What `sentence` states that `passage` (the passage it cites) contradicts, if anything.
@@ -168,7 +187,9 @@ pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
         let technical = name
             .chars()
             .any(|character| character.is_ascii_digit() || matches!(character, '.' | '/' | '_'));
-        if technical {
+        if is_option(name) {
+            !has_option(passage, name)
+        } else if technical {
             !passage.contains(name.as_str())
         } else {
             !lower_passage.contains(&name.to_lowercase())

@@ -164,6 +164,15 @@ fn names_must_occur_in_the_passage() {
         conflict("MD5 is still secure.", passage),
         Some(Conflict::Polarity("MD5 is no longer secure".to_owned()))
     );
+    // Asked how to verify a signature, the model answered "-v", which the passage's
+    // "gpg --verify file.sig file" contains only as letters of another option.
+    let options = "gpg --verify file.sig file | verify file with file.sig; gpg -o file.sig -b file";
+    assert_eq!(
+        conflict("You can use the `gpg` command with the `-v` option.", options),
+        Some(Conflict::Name("-v".to_owned()))
+    );
+    assert_eq!(conflict("Run gpg --verify file.sig file.", options), None);
+    assert_eq!(conflict("Add -b to make a detached signature.", options), None);
     assert_eq!(
         names("It is set as \"init=/path/to/init\"."),
         vec!["init=/path/to/init"]
