@@ -67,7 +67,7 @@ const QUESTION_WORDS: &str = "what which who whom whose when where why how does 
     can could would should will may might must the a an of in on at to for by with from i me my we our you your \
     please it its this that there be been have has had any if myself shouldn doesn don isn aren t s \
     什么 什么时候 时候 哪 哪个 哪些 哪里 哪儿 哪种 哪一年 谁 何时 多少 几 怎么 怎么做 怎样 如何 为什么 为何 什么样 是 的 了 吗 呢 \
-    可以 能 能否 会 是否 我 我们 你 您 请 有 用 在 里 把 为 让 被 时 下 做 这个 那个 某个 某些 应该 该 要 分别 \
+    可以 能 能否 会 是否 我 我们 你 您 请 有 用 在 里 把 为 让 被 时 后 以后 之后 下 做 这个 那个 某个 某些 应该 该 要 分别 \
     和 与 或 及 都 也 就";
 
 fn schema() -> (Schema, Fields) {
@@ -280,10 +280,8 @@ impl KeywordIndex {
     /// question's specific terms for much. The answer path uses it as the evidence that a
     /// passage can answer the question at all.
     pub fn coverage(&self, query: &str, passages: &[&str]) -> Vec<f32> {
+        let mut terms = self.content_terms(query);
         let mut analyzer = self.analyzer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let question_words = token_texts(&mut analyzer, QUESTION_WORDS);
-        let mut terms = token_texts(&mut analyzer, query);
-        terms.retain(|term| !question_words.contains(term));
         terms.sort();
         terms.dedup();
         let searcher = self.reader.searcher();
@@ -315,6 +313,16 @@ impl KeywordIndex {
                 covered / total
             })
             .collect()
+    }
+
+    /// The analyzer's terms of `text` in order, without question and function words: the
+    /// terms that say what a question is about.
+    pub fn content_terms(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.analyzer.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let question_words = token_texts(&mut analyzer, QUESTION_WORDS);
+        let mut terms = token_texts(&mut analyzer, text);
+        terms.retain(|term| !question_words.contains(term));
+        terms
     }
 
     /// Number of chunks in the index.

@@ -10,7 +10,7 @@
 use llm::check;
 use llm::citations::{
     SentenceSupport, drop_dangling_markers, keep_quoted_markers, neutralize_markers, render_verified, split_sentences,
-    verify_sentences,
+    unwrap_lines, verify_sentences,
 };
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
@@ -64,6 +64,10 @@ impl Engine {
             let reason = "no sentence of the generated answer is supported by a passage";
             return self.extract(question, retrieval_query, answer, reason, lead).await;
         }
+        if !yes_no && self.only_answers_condition(question, &accepted) {
+            let reason = "the generated answer speaks of the question's condition, not of what it asks";
+            return self.extract(question, retrieval_query, answer, reason, lead).await;
+        }
         let mut accepted = accepted;
         let mut checked_lead = None;
         if yes_no {
@@ -100,6 +104,29 @@ impl Engine {
             set_lead(question, answer, yes);
         }
         Ok(())
+    }
+
+    /// Whether `sentences` speak of the event `question` is conditioned on (the upload of
+    /// "文档上传后谁可以阅读？": its condition's last term) and hold no term of what it asks.
+    /// The condition's other terms name the question's topic ("文档"), which a right answer
+    /// shares; an answer sharing no term with either part (a bare "11:30") is not judged.
+    fn only_answers_condition(&self, question: &str, sentences: &[SentenceSupport]) -> bool {
+        let Some((asked, condition)) = check::asked_and_condition(question) else {
+            return false;
+        };
+        let Some(event) = self.keyword.content_terms(&condition).pop() else {
+            return false;
+        };
+        let said: std::collections::HashSet<String> = sentences
+            .iter()
+            .flat_map(|sentence| self.keyword.tokens(&sentence.text))
+            .collect();
+        said.contains(&event)
+            && !self
+                .keyword
+                .content_terms(&asked)
+                .iter()
+                .any(|term| said.contains(term))
     }
 
     /// Sets the answer's text, sentences and citations from checked `sentences`.
@@ -343,7 +370,7 @@ fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&s
                     heading = title.trim_start_matches('#').trim().to_owned();
                     continue;
                 }
-                for sentence in split_sentences(&paragraph.replace("-\n", "").replace('\n', " ")) {
+                for sentence in split_sentences(&unwrap_lines(paragraph)) {
                     if sentence.chars().count() >= MIN_EXTRACT_CHARS {
                         sentences.push((index + 1, format!("{heading} {sentence}"), sentence.trim().to_owned()));
                     }

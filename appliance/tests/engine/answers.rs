@@ -326,3 +326,48 @@ async fn a_busy_generator_answers_by_extract_after_the_wait_limit() {
     gate.open();
     first.await.unwrap().unwrap();
 }
+
+#[tokio::test]
+async fn regression_an_answer_about_the_questions_condition_falls_back_to_an_extract() {
+    // Asked who may read a document once it is uploaded, the 0.5B model answered with the
+    // (true, cited) sentence about uploading.
+    let test = with_documents_and_settings(Some(Vec::new()), |settings| settings.refuse_below_evidence_zh = 0.0).await;
+    test.ingest(
+        "/docs/上传.md",
+        "# 上传文档\n\n管理员可以上传 PDF 和文本文件。每份文档只对指定的用户组可见，或设为全体员工可见。\n",
+        &[],
+    )
+    .await;
+    let question = "文档上传后谁可以阅读？";
+    let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
+    let upload = 1 + hits.iter().position(|hit| hit.document == "上传.md").unwrap();
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say(format!("管理员可以上传 PDF 和文本文件 [{upload}]。")));
+    let answer = test
+        .engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert!(answer.extractive && !answer.refused, "{answer:?}");
+    assert!(
+        answer.answer.contains("每份文档只对指定的用户组可见"),
+        "{}",
+        answer.answer
+    );
+    assert!(
+        answer
+            .extract_reason
+            .as_deref()
+            .is_some_and(|reason| reason.contains("condition")),
+        "{answer:?}"
+    );
+
+    // An answer about who may read is kept, although it does not say "阅读".
+    generator.push(Script::Say(format!("每份文档只对指定的用户组可见 [{upload}]。")));
+    let answer = test
+        .engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert!(!answer.extractive && !answer.refused, "{answer:?}");
+}

@@ -10,12 +10,14 @@
 //! The same clause alignment answers yes/no questions: the question's statement is compared
 //! with the sentence that supports it.
 
+mod condition;
 mod numbers;
 mod polarity;
 mod yes_no;
 
 use std::collections::HashSet;
 
+pub use condition::asked_and_condition;
 use numbers::chinese_digit;
 pub use numbers::numbers;
 use polarity::{CHINESE_NEGATIONS, ENGLISH_NEGATIONS, antonym_flips, same_polarity};
@@ -134,7 +136,8 @@ pub fn names(sentence: &str) -> Vec<String> {
         if word.is_empty() {
             continue;
         }
-        let was_first = std::mem::replace(&mut first, false);
+        // A quoted sentence starts anew: 'The question "Who can read it?"' names no "Who".
+        let was_first = std::mem::replace(&mut first, false) || raw.starts_with(['"', '“', '\'', '‘', '「']);
         if !word.chars().any(|character| character.is_ascii_alphabetic()) {
             continue;
         }
@@ -173,6 +176,7 @@ fn has_option(passage: &str, option: &str) -> bool {
 
 /// What `sentence` states that `passage` (the passage it cites) contradicts, if anything.
 pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
+    let passage = &*crate::citations::unwrap_lines(passage);
     let passage_numbers: HashSet<String> = numbers(passage).into_iter().collect();
     if let Some(number) = numbers(sentence)
         .into_iter()
@@ -263,7 +267,7 @@ pub fn keeps_subject(sentence: &str, question: &str, passage: &str) -> bool {
         return true;
     }
     let units = content_units(sentence);
-    let closest = crate::citations::split_sentences(passage)
+    let closest = crate::citations::split_sentences(&crate::citations::unwrap_lines(passage))
         .into_iter()
         .map(|candidate| {
             let candidate_units = content_units(&candidate);

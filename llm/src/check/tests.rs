@@ -150,6 +150,10 @@ fn chinese_numbers_are_read_as_values() {
 
 #[test]
 fn names_must_occur_in_the_passage() {
+    assert_eq!(
+        names("The question \"Who can read an uploaded document?"),
+        Vec::<String>::new()
+    );
     let passage = "Passwords are hashed with SHA-256 by systemd-homed; MD5 is no longer secure.";
     assert_eq!(conflict("Passwords are hashed with SHA-256.", passage), None);
     assert_eq!(
@@ -281,6 +285,20 @@ fn regression_restating_the_question_is_no_answer() {
         "How do I ask a question?"
     ));
     assert!(adds_to_question("在“问答”页输入问题。", "如何提问？"));
+}
+
+#[test]
+fn regression_sentence_copied_from_a_wrapped_passage_was_not_about_its_passage() {
+    // The passage's sentence breaks its line after "by the": its two halves were
+    // compared apart, and the half with more shared words lacked the subject.
+    let passage = "## Uploading documents\n\nAdministrators upload PDF, HTML, Markdown and text files. Each document is readable by the\ngroups it is assigned to, or by every employee when it is public.";
+    let sentence = "Each document is readable by the groups it is assigned to, or by every employee when it is public.";
+    assert!(keeps_subject(sentence, "Who can read an uploaded document?", passage));
+    assert!(conflict(sentence, passage).is_none());
+    // A break inside a clause must not part a negation from what it negates.
+    let wrapped = "Backups are not\nencrypted by default.";
+    assert!(conflict("Backups are not encrypted by default.", wrapped).is_none());
+    assert!(conflict("Backups are encrypted by default.", wrapped).is_some());
 }
 
 #[test]
