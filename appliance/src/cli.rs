@@ -182,8 +182,20 @@ enum UserCommand {
 
 #[derive(Debug, Subcommand)]
 enum AuditCommand {
-    /// Verify the hash chain: detects any edited or deleted row.
-    Verify,
+    /// Verify the hash chain, its seals and the recorded checkpoints: detects an edited,
+    /// deleted or rewritten row, and rows cut from the end up to the last checkpoint.
+    Verify(AuditVerifyArgs),
+    /// Print the chain's head (last row, hash, seal) as one JSON line: keep it apart from the
+    /// database and pass it to `audit verify --head` later.
+    Head,
+}
+
+#[derive(Debug, Args)]
+struct AuditVerifyArgs {
+    /// Files of heads exported earlier (`audit head` lines), checked besides the server's
+    /// checkpoint file.
+    #[arg(long = "head")]
+    heads: Vec<PathBuf>,
 }
 
 /// Runs one command to completion.
@@ -209,7 +221,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }) => crate::commands::user_add(settings, &username, &role, &groups, password_stdin).await,
         Command::User(UserCommand::List) => crate::commands::user_list(settings).await,
         Command::User(UserCommand::Passwd { username }) => crate::commands::user_passwd(settings, &username).await,
-        Command::Audit(AuditCommand::Verify) => crate::commands::audit_verify(settings).await,
+        Command::Audit(AuditCommand::Verify(args)) => crate::commands::audit_verify(settings, &args.heads).await,
+        Command::Audit(AuditCommand::Head) => crate::commands::audit_head(settings).await,
         Command::Bench(BenchCommand::Search(args)) => crate::bench::search(settings, args).await,
         Command::Parse(args) => crate::isolate::parse_command(&settings, &args.path, args.name.as_deref(), args.json),
     }

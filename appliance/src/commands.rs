@@ -373,7 +373,7 @@ pub async fn user_add(
     password_stdin: bool,
 ) -> anyhow::Result<()> {
     let role: Role = role.parse()?;
-    let pool = crate::store::Store::open(&settings.database_path()).await?;
+    let pool = settings.open_store().await?;
     let (password, generated) = if password_stdin {
         (read_password_line()?, false)
     } else {
@@ -395,7 +395,7 @@ pub async fn user_add(
 }
 
 pub async fn user_list(settings: Settings) -> anyhow::Result<()> {
-    let pool = crate::store::Store::open(&settings.database_path()).await?;
+    let pool = settings.open_store().await?;
     for user in crate::store::users::list(&pool).await? {
         println!(
             "{}\t{}\t{}\t{}",
@@ -409,17 +409,33 @@ pub async fn user_list(settings: Settings) -> anyhow::Result<()> {
 }
 
 pub async fn user_passwd(settings: Settings, username: &str) -> anyhow::Result<()> {
-    let pool = crate::store::Store::open(&settings.database_path()).await?;
+    let pool = settings.open_store().await?;
     crate::store::users::set_password(&pool, username, &read_password_line()?).await?;
     crate::store::audit::append(&pool, CLI_ACTOR, "user.passwd", json!({ "user": username })).await?;
     println!("password changed for {username}");
     Ok(())
 }
 
-pub async fn audit_verify(settings: Settings) -> anyhow::Result<()> {
-    let pool = crate::store::Store::open(&settings.database_path()).await?;
-    let rows = crate::store::audit::verify(&pool).await?;
-    println!("audit log intact: {rows} rows verified");
+pub async fn audit_verify(settings: Settings, heads: &[PathBuf]) -> anyhow::Result<()> {
+    let store = settings.open_store().await?;
+    let mut checkpoints = crate::store::audit::read_checkpoints(&settings.audit_checkpoint_path())?;
+    for file in heads {
+        if !file.exists() {
+            anyhow::bail!("no head file {}", file.display());
+        }
+        checkpoints.extend(crate::store::audit::read_checkpoints(file)?);
+    }
+    let verified = crate::store::audit::verify(&store, &checkpoints).await?;
+    println!(
+        "audit log intact: {} rows verified ({} sealed), {} checkpoints matched",
+        verified.rows, verified.sealed, verified.checkpoints
+    );
+    Ok(())
+}
+
+pub async fn audit_head(settings: Settings) -> anyhow::Result<()> {
+    let store = settings.open_store().await?;
+    println!("{}", serde_json::to_string(&crate::store::audit::head(&store).await?)?);
     Ok(())
 }
 

@@ -97,6 +97,14 @@ pub struct Settings {
     pub secure_cookies: bool,
     /// Ingest jobs the server runs at once (embedding uses every core, so one is usually best).
     pub ingest_workers: usize,
+    /// The key that seals audit rows (default `DATA_DIR/audit.key`). Keep it where those who
+    /// administer the database cannot write, and back it up apart from the database.
+    pub audit_key_file: Option<PathBuf>,
+    /// Where the server appends the audit chain's head (default
+    /// `DATA_DIR/audit-checkpoints.jsonl`): ship it to write-once storage.
+    pub audit_checkpoint_file: Option<PathBuf>,
+    /// Seconds between audit checkpoints (0: only at start and stop).
+    pub audit_checkpoint_seconds: u64,
 }
 
 /// A value that never appears in logs or `Debug` output.
@@ -198,6 +206,9 @@ impl Settings {
             qdrant_collection: "chunks".to_owned(),
             qdrant_shards: 1,
             qdrant_replication: 1,
+            audit_key_file: None,
+            audit_checkpoint_file: None,
+            audit_checkpoint_seconds: 300,
         }
     }
 
@@ -259,6 +270,9 @@ impl Settings {
             "qdrant_replication" => self.qdrant_replication = number(value)?,
             "secure_cookies" => self.secure_cookies = flag(value)?,
             "ingest_workers" => self.ingest_workers = number::<usize>(value)?.max(1),
+            "audit_key_file" => self.audit_key_file = Some(PathBuf::from(value)),
+            "audit_checkpoint_file" => self.audit_checkpoint_file = Some(PathBuf::from(value)),
+            "audit_checkpoint_seconds" => self.audit_checkpoint_seconds = number(value)?,
             other => bail!("unknown setting {other:?}"),
         }
         if self.chunk_max_tokens == 0 || self.chunk_overlap_tokens >= self.chunk_max_tokens {
@@ -269,6 +283,20 @@ impl Settings {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("appliance.sqlite")
+    }
+    pub fn audit_key_path(&self) -> PathBuf {
+        self.audit_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit.key"))
+    }
+    pub fn audit_checkpoint_path(&self) -> PathBuf {
+        self.audit_checkpoint_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("audit-checkpoints.jsonl"))
+    }
+    /// Opens the database with the configured audit key.
+    pub async fn open_store(&self) -> anyhow::Result<crate::store::Store> {
+        crate::store::Store::open_with_audit_key(&self.database_path(), &self.audit_key_path()).await
     }
     pub fn keyword_dir(&self) -> PathBuf {
         self.data_dir.join("keyword")

@@ -112,6 +112,27 @@ fn ask_cites_the_debian_reference_page() {
 
     let audit = appliance(data.path(), &["audit", "verify"]);
     assert!(String::from_utf8_lossy(&audit.stdout).contains("intact"));
+    // An exported head verifies; one recording rows the log no longer has (a cut log) or
+    // a row it holds differently (a rewritten one) does not.
+    let head: serde_json::Value = serde_json::from_slice(&appliance(data.path(), &["audit", "head"]).stdout).unwrap();
+    assert!(head["id"].as_i64().unwrap() > 0 && head["seal"].is_string(), "{head}");
+    let heads = data.path().join("heads.jsonl");
+    std::fs::write(&heads, format!("{head}\n")).unwrap();
+    let audit = appliance(data.path(), &["audit", "verify", "--head", heads.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&audit.stdout).contains("checkpoints matched"));
+    let mut cut = head.clone();
+    cut["id"] = serde_json::json!(head["id"].as_i64().unwrap() + 5);
+    cut["seal"] = serde_json::Value::Null;
+    let mut rewritten = head.clone();
+    rewritten["hash"] = serde_json::json!("0".repeat(64));
+    rewritten["seal"] = serde_json::Value::Null;
+    for (doctored, expected) in [(cut, "truncated"), (rewritten, "rewritten")] {
+        std::fs::write(&heads, format!("{doctored}\n")).unwrap();
+        let output = appliance_unchecked(data.path(), &["audit", "verify", "--head", heads.to_str().unwrap()]);
+        assert!(!output.status.success());
+        let error = String::from_utf8_lossy(&output.stderr);
+        assert!(error.contains(expected), "{error}");
+    }
 
     // A broken file fails alone with a reason, and the command says so.
     let broken = data.path().join("broken.pdf");

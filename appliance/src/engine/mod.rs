@@ -17,6 +17,7 @@ mod citing;
 mod documents;
 mod indexing;
 mod jobs;
+mod readiness;
 mod search;
 mod stream;
 
@@ -30,6 +31,7 @@ use retrieval::{EdgeVectorStore, KeywordIndex, QdrantConfig, QdrantVectorStore, 
 pub use answer::{Answer, AnswerEvent, Citation};
 pub use documents::QueuedUpload;
 pub use indexing::{IngestOptions, IngestOutcome, IngestStatus};
+pub use readiness::{Check, Readiness};
 pub use search::{Hit, SearchMode, snippet};
 pub use stream::{Question, StreamEvent};
 
@@ -95,7 +97,7 @@ impl Engine {
     pub async fn open_with(settings: Settings, mode: OpenMode) -> Result<Self> {
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
-        let store = Store::open(&settings.database_path()).await?;
+        let store = settings.open_store().await?;
         let keyword_dir = settings.keyword_dir();
         let vector_dir = settings.vector_dir();
         let qdrant = match settings.vector_store.as_str() {

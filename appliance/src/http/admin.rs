@@ -244,11 +244,15 @@ pub(super) async fn audit_log(
         )
             .into_response());
     }
-    let verified = audit::verify(store).await;
+    let checkpoints = audit::read_checkpoints(&state.engine.settings().audit_checkpoint_path());
+    let verified = match checkpoints {
+        Ok(checkpoints) => audit::verify(store, &checkpoints).await,
+        Err(error) => Err(error),
+    };
     let chain = match verified {
-        Ok(rows) => ChainCheck {
+        Ok(verified) => ChainCheck {
             intact: true,
-            rows: Some(rows),
+            rows: Some(verified.rows),
             error: None,
         },
         Err(error) => ChainCheck {

@@ -4,7 +4,7 @@
 
 use utoipa::OpenApi;
 
-use super::{admin, answers, auth, chat, documents, openai, stats};
+use super::{admin, answers, auth, chat, documents, openai, probes, stats};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -17,6 +17,8 @@ use super::{admin, answers, auth, chat, documents, openai, stats};
     ),
     paths(
         super::health,
+        probes::healthz,
+        probes::readyz,
         auth::login,
         auth::logout,
         auth::me,

@@ -19,6 +19,7 @@ pub mod chat;
 pub mod documents;
 pub mod error;
 pub mod openai;
+pub mod probes;
 pub mod stats;
 
 use std::net::SocketAddr;
@@ -72,15 +73,66 @@ pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<Pat
             engine.enqueue_path(&file, &options).await?;
         }
     }
+    let checkpoints = tokio::spawn(keep_audit_checkpoints(engine.clone()));
+    // Load the models now, not on the first question; `/readyz` answers 200 once done.
+    let warming = engine.clone();
+    tokio::spawn(async move {
+        let readiness = warming.readiness().await;
+        for check in readiness.checks.iter().filter(|check| !check.ok) {
+            tracing::warn!(
+                dependency = check.name,
+                required = check.required,
+                "not available: {}",
+                check.detail
+            );
+        }
+        tracing::info!(ready = readiness.ready, "dependencies checked");
+    });
     let listener = tokio::net::TcpListener::bind(listen).await?;
     let address = listener.local_addr()?;
     tracing::info!(%address, "listening");
     println!("appliance listening on http://{address}/");
-    axum::serve(listener, router(engine))
+    axum::serve(listener, router(engine.clone()))
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    checkpoints.abort();
+    audit_checkpoint(&engine).await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Records the audit chain's head outside the database at start, every
+/// `audit_checkpoint_seconds`, and (from [`serve`]) at stop, so cut rows are detected.
+async fn keep_audit_checkpoints(engine: Engine) {
+    let seconds = engine.settings().audit_checkpoint_seconds;
+    loop {
+        audit_checkpoint(&engine).await;
+        if seconds == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+    }
+}
+
+async fn audit_checkpoint(engine: &Engine) {
+    let path = engine.settings().audit_checkpoint_path();
+    let head = match crate::store::audit::head(engine.store()).await {
+        Ok(head) => head,
+        Err(error) => return tracing::error!("cannot read the audit head: {error:#}"),
+    };
+    let written = tokio::task::spawn_blocking(move || {
+        crate::store::audit::append_checkpoint(&path, &head).map(|written| (written, head))
+    })
+    .await
+    .map_err(anyhow::Error::from)
+    .and_then(|result| result);
+    match written {
+        Ok((true, head)) => {
+            tracing::info!(target: "audit", id = head.id, hash = %head.hash, rows = head.rows, "audit checkpoint")
+        }
+        Ok((false, _)) => {}
+        Err(error) => tracing::error!("cannot write the audit checkpoint: {error:#}"),
+    }
 }
 
 async fn shutdown_signal() {
@@ -143,6 +195,7 @@ pub fn router(engine: Engine) -> Router {
         .route("/", get(index))
         .route("/assets/{*path}", get(asset))
         .route("/api/health", get(health))
+        .merge(probes::routes())
         .merge(auth_routes())
         .merge(answers::routes())
         .merge(documents::routes().layer(DefaultBodyLimit::max(max_upload_bytes)))

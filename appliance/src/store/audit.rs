@@ -1,5 +1,7 @@
 //! The tamper-evident audit log: every row carries the SHA-256 of its content and of the
-//! previous row, so editing or deleting any row breaks the chain from there on.
+//! previous row, so editing or deleting any row breaks the chain from there on, and a seal
+//! of that hash under a key kept outside the database, so the chain cannot be rewritten
+//! consistently either ([`super::audit_seal`]).
 
 use anyhow::bail;
 use serde_json::Value;
@@ -8,6 +10,7 @@ use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 use super::Store;
+pub use super::audit_seal::{AuditKey, Head, append_checkpoint, read_checkpoints};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -39,15 +42,19 @@ pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> 
             .await?;
         let previous = previous.unwrap_or_else(|| GENESIS.to_owned());
         let hash = row_hash(&previous, &at, actor, action, &detail);
-        sqlx::query("INSERT INTO audit (at, actor, action, detail, prev_hash, hash) VALUES (?, ?, ?, ?, ?, ?)")
-            .bind(&at)
-            .bind(actor)
-            .bind(action)
-            .bind(&detail)
-            .bind(&previous)
-            .bind(&hash)
-            .execute(&mut *connection)
-            .await?;
+        let seal = store.audit_key.seal(&hash);
+        sqlx::query(
+            "INSERT INTO audit (at, actor, action, detail, prev_hash, hash, seal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(&at)
+        .bind(actor)
+        .bind(action)
+        .bind(&detail)
+        .bind(&previous)
+        .bind(&hash)
+        .bind(&seal)
+        .execute(&mut *connection)
+        .await?;
         anyhow::Ok(())
     }
     .await;
@@ -114,18 +121,51 @@ async fn off_runtime<T: Send + 'static>(rows: Vec<SqliteRow>, read: fn(&SqliteRo
     Ok(read)
 }
 
-/// Checks the whole chain; returns the number of rows verified. Reading and hashing run on
-/// a blocking thread: the log grows with every search.
-pub async fn verify(store: &Store) -> anyhow::Result<u64> {
-    let rows = sqlx::query("SELECT id, at, actor, action, detail, prev_hash, hash FROM audit ORDER BY id")
-        .fetch_all(&store.pool)
-        .await?;
-    tokio::task::spawn_blocking(move || verify_rows(&rows)).await?
+/// What a successful check covered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Verified {
+    pub rows: u64,
+    /// Rows carrying a seal (the others were written before sealing began).
+    pub sealed: u64,
+    /// Checkpoints whose row is still there, unchanged.
+    pub checkpoints: usize,
 }
 
-fn verify_rows(rows: &[SqliteRow]) -> anyhow::Result<u64> {
+/// The chain's head now.
+pub async fn head(store: &Store) -> anyhow::Result<Head> {
+    let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit")
+        .fetch_one(&store.pool)
+        .await?;
+    let newest: Option<(i64, String, Option<String>)> =
+        sqlx::query_as("SELECT id, hash, seal FROM audit ORDER BY id DESC LIMIT 1")
+            .fetch_optional(&store.pool)
+            .await?;
+    let (id, hash, seal) = newest.unwrap_or_else(|| (0, GENESIS.to_owned(), None));
+    Ok(Head {
+        at: now(),
+        rows: rows as u64,
+        id,
+        hash,
+        seal,
+    })
+}
+
+/// Checks the whole chain, every seal, and each of `checkpoints` (heads recorded earlier,
+/// outside the database): detects an edited, deleted, re-chained or cut row. Reading and
+/// hashing run on a blocking thread: the log grows with every search.
+pub async fn verify(store: &Store, checkpoints: &[Head]) -> anyhow::Result<Verified> {
+    let rows = sqlx::query("SELECT id, at, actor, action, detail, prev_hash, hash, seal FROM audit ORDER BY id")
+        .fetch_all(&store.pool)
+        .await?;
+    let key = store.audit_key.clone();
+    let checkpoints = checkpoints.to_vec();
+    tokio::task::spawn_blocking(move || verify_rows(&rows, &key, &checkpoints)).await?
+}
+
+fn verify_rows(rows: &[SqliteRow], key: &AuditKey, checkpoints: &[Head]) -> anyhow::Result<Verified> {
     let mut previous = GENESIS.to_owned();
-    let mut count = 0;
+    let (mut count, mut sealed) = (0, 0);
+    let mut hashes = std::collections::HashMap::with_capacity(rows.len());
     for row in rows {
         let id: i64 = row.get("id");
         let prev_hash: &str = row.get("prev_hash");
@@ -142,40 +182,147 @@ fn verify_rows(rows: &[SqliteRow]) -> anyhow::Result<u64> {
         if row.get::<&str, _>("hash") != expected {
             bail!("audit row {id}: its content was edited");
         }
+        match row.get::<Option<&str>, _>("seal") {
+            Some(seal) if seal != key.seal(&expected) => bail!(
+                "audit row {id}: its seal does not match: the row was rewritten, or {key:?} is not the key that sealed it"
+            ),
+            Some(_) => sealed += 1,
+            None if sealed > 0 => bail!("audit row {id} has no seal: it was written around the appliance"),
+            None => {}
+        }
+        hashes.insert(id, expected.clone());
         previous = expected;
         count += 1;
     }
-    Ok(count)
+    for checkpoint in checkpoints {
+        super::audit_seal::check_checkpoint(key, checkpoint, hashes.get(&checkpoint.id).map(String::as_str))?;
+    }
+    Ok(Verified {
+        rows: count,
+        sealed,
+        checkpoints: checkpoints.len(),
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    #[tokio::test]
-    async fn edits_and_deletions_are_detected() {
+    async fn log_of(rows: usize) -> (tempfile::TempDir, Store) {
         let dir = tempfile::tempdir().unwrap();
-        let pool = crate::store::Store::open(&dir.path().join("db.sqlite")).await.unwrap();
-        for index in 0..3 {
-            append(&pool, "alice", "search", serde_json::json!({ "query": index }))
+        let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+        for index in 0..rows {
+            append(&store, "alice", "search", serde_json::json!({ "query": index }))
                 .await
                 .unwrap();
         }
-        assert_eq!(verify(&pool).await.unwrap(), 3);
-        sqlx::query("UPDATE audit SET detail = '{\"query\":9}' WHERE id = 2")
-            .execute(&pool.pool)
+        (dir, store)
+    }
+
+    async fn execute(store: &Store, statement: &str) {
+        sqlx::query(statement).execute(&store.pool).await.unwrap();
+    }
+
+    fn error_of(result: anyhow::Result<Verified>) -> String {
+        format!("{:#}", result.unwrap_err())
+    }
+
+    #[tokio::test]
+    async fn edits_and_deletions_are_detected() {
+        let (_dir, store) = log_of(3).await;
+        assert_eq!(verify(&store, &[]).await.unwrap().rows, 3);
+        execute(&store, "UPDATE audit SET detail = '{\"query\":9}' WHERE id = 2").await;
+        assert!(error_of(verify(&store, &[]).await).contains("row 2"));
+        execute(&store, "UPDATE audit SET detail = '{\"query\":1}' WHERE id = 2").await;
+        assert_eq!(verify(&store, &[]).await.unwrap().sealed, 3);
+        execute(&store, "DELETE FROM audit WHERE id = 2").await;
+        assert!(error_of(verify(&store, &[]).await).contains("row 3"));
+    }
+
+    #[tokio::test]
+    async fn a_consistently_rewritten_chain_is_detected_by_its_seals() {
+        let (_dir, store) = log_of(3).await;
+        let checkpoint = head(&store).await.unwrap();
+        // What someone with write access to the database alone can do: rewrite a row and
+        // recompute every hash after it.
+        let rows: Vec<(i64, String, String, String, String)> =
+            sqlx::query_as("SELECT id, at, actor, action, detail FROM audit ORDER BY id")
+                .fetch_all(&store.pool)
+                .await
+                .unwrap();
+        let mut previous = GENESIS.to_owned();
+        for (id, at, actor, action, detail) in rows {
+            let detail = if id == 2 {
+                "{\"query\":\"forged\"}".to_owned()
+            } else {
+                detail
+            };
+            let hash = row_hash(&previous, &at, &actor, &action, &detail);
+            sqlx::query("UPDATE audit SET detail = ?, prev_hash = ?, hash = ? WHERE id = ?")
+                .bind(&detail)
+                .bind(&previous)
+                .bind(&hash)
+                .bind(id)
+                .execute(&store.pool)
+                .await
+                .unwrap();
+            previous = hash;
+        }
+        assert!(error_of(verify(&store, &[]).await).contains("row 2: its seal does not match"));
+        // Dropping every seal makes the rows look older than sealing: the chain alone then
+        // verifies, and a checkpoint taken before the rewrite is what catches it.
+        execute(&store, "UPDATE audit SET seal = NULL").await;
+        assert_eq!(verify(&store, &[]).await.unwrap().sealed, 0);
+        assert!(error_of(verify(&store, &[checkpoint]).await).contains("row 3 differs from the checkpoint"));
+    }
+
+    #[tokio::test]
+    async fn cutting_the_newest_rows_is_detected_by_a_checkpoint() {
+        let (dir, store) = log_of(4).await;
+        let checkpoints = dir.path().join("checkpoints.jsonl");
+        assert!(append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap());
+        assert!(
+            !append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap(),
+            "unchanged head"
+        );
+        append(&store, "bob", "search", serde_json::json!({})).await.unwrap();
+        assert!(append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap());
+        let recorded = read_checkpoints(&checkpoints).unwrap();
+        assert_eq!(recorded.len(), 2);
+        assert_eq!(verify(&store, &recorded).await.unwrap().checkpoints, 2);
+
+        execute(&store, "DELETE FROM audit WHERE id >= 4").await;
+        let error = error_of(verify(&store, &recorded).await);
+        assert!(
+            error.contains("row 4 is gone") && error.contains("truncated"),
+            "{error}"
+        );
+        // Without the checkpoint, the shorter chain is consistent: this is what they are for.
+        assert_eq!(verify(&store, &[]).await.unwrap().rows, 3);
+
+        // New rows in place of the cut ones (the id sequence reset) do not match either.
+        execute(&store, "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit'").await;
+        append(&store, "mallory", "search", serde_json::json!({}))
             .await
             .unwrap();
-        assert!(verify(&pool).await.unwrap_err().to_string().contains("row 2"));
-        sqlx::query("UPDATE audit SET detail = '{\"query\":1}' WHERE id = 2")
-            .execute(&pool.pool)
-            .await
-            .unwrap();
-        assert_eq!(verify(&pool).await.unwrap(), 3);
-        sqlx::query("DELETE FROM audit WHERE id = 2")
-            .execute(&pool.pool)
-            .await
-            .unwrap();
-        assert!(verify(&pool).await.unwrap_err().to_string().contains("row 3"));
+        assert!(error_of(verify(&store, &recorded).await).contains("differs from the checkpoint"));
+    }
+
+    #[tokio::test]
+    async fn rows_written_before_sealing_are_accepted_only_before_the_first_sealed_row() {
+        let (_dir, store) = log_of(3).await;
+        execute(&store, "UPDATE audit SET seal = NULL WHERE id = 1").await;
+        assert_eq!(verify(&store, &[]).await.unwrap().sealed, 2);
+        execute(&store, "UPDATE audit SET seal = NULL WHERE id = 3").await;
+        assert!(error_of(verify(&store, &[]).await).contains("row 3 has no seal"));
+    }
+
+    #[tokio::test]
+    async fn another_key_does_not_verify_the_seals() {
+        let (dir, store) = log_of(2).await;
+        std::fs::remove_file(dir.path().join("audit.key")).unwrap();
+        let reopened = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
+        assert!(error_of(verify(&reopened, &[]).await).contains("row 1: its seal does not match"));
+        drop(store);
     }
 }

@@ -8,6 +8,7 @@
 //! one behind the same functions (sqlx speaks both).
 
 pub mod audit;
+mod audit_seal;
 pub mod conversations;
 pub mod documents;
 pub mod jobs;
@@ -25,11 +26,21 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    audit_key: audit::AuditKey,
 }
 
 impl Store {
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
+    /// Opens (creating if needed) the database at `path` and applies pending migrations;
+    /// the audit key is `audit.key` beside it.
     pub async fn open(path: &Path) -> anyhow::Result<Self> {
+        let key = path.with_file_name("audit.key");
+        Self::open_with_audit_key(path, &key).await
+    }
+
+    /// Opens the database at `path`, sealing audit rows with the key at `audit_key`
+    /// (created when missing).
+    pub async fn open_with_audit_key(path: &Path, audit_key: &Path) -> anyhow::Result<Self> {
+        let audit_key = audit::AuditKey::load_or_create(audit_key)?;
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).with_context(|| format!("creating {}", parent.display()))?;
         }
@@ -48,7 +59,7 @@ impl Store {
             .run(&pool)
             .await
             .context("migrating the database")?;
-        Ok(Self { pool })
+        Ok(Self { pool, audit_key })
     }
 
     /// Number of documents.

@@ -174,6 +174,8 @@ pub struct HeldVectorStore {
     inner: MemoryVectorStore,
     /// `Some`: the next upsert signals `entered`, then waits for the gate.
     pub hold: Mutex<Option<(Gate, std::sync::mpsc::Sender<()>)>>,
+    /// Set: the store answers nothing, like a Qdrant cluster out of reach.
+    pub unreachable: std::sync::atomic::AtomicBool,
 }
 
 impl HeldVectorStore {
@@ -181,6 +183,7 @@ impl HeldVectorStore {
         Self {
             inner: MemoryVectorStore::new(DIMENSION),
             hold: Mutex::new(None),
+            unreachable: std::sync::atomic::AtomicBool::new(false),
         }
     }
 }
@@ -212,6 +215,9 @@ impl VectorStore for HeldVectorStore {
     }
 
     fn count(&self) -> retrieval::Result<usize> {
+        if self.unreachable.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(retrieval::Error::VectorStore("connection refused".to_owned()));
+        }
         self.inner.count()
     }
 

@@ -8,6 +8,7 @@ mod fakes;
 mod http_permissions;
 mod ingest;
 mod permissions;
+mod probes;
 
 use std::sync::Arc;
 
