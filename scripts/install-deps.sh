@@ -2,10 +2,11 @@
 # Installs the Debian packages the appliance and its tests need (idempotent).
 set -euo pipefail
 # Build tools; poppler (PDF text and page images); Tesseract with Chinese and English
-# (scanned pages); Chromium, its WebDriver and CJK fonts (browser tests and screenshots).
+# (scanned pages); Chromium, its WebDriver and CJK fonts (browser tests and screenshots);
+# strace and iproute2 (the air-gap test).
 packages=(build-essential pkg-config poppler-utils ca-certificates python3 python3-pip util-linux
   tesseract-ocr tesseract-ocr-chi-sim tesseract-ocr-chi-tra tesseract-ocr-eng
-  chromium chromium-driver fonts-noto-cjk)
+  chromium chromium-driver fonts-noto-cjk strace iproute2)
 missing=()
 for package in "${packages[@]}"; do
   dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")

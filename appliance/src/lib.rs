@@ -7,6 +7,7 @@ pub mod bench;
 pub mod cli;
 pub mod commands;
 pub mod embed_cache;
+pub mod endpoints;
 pub mod engine;
 pub mod error;
 pub mod eval;

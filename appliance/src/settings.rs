@@ -105,6 +105,9 @@ pub struct Settings {
     pub audit_checkpoint_file: Option<PathBuf>,
     /// Seconds between audit checkpoints (0: only at start and stop).
     pub audit_checkpoint_seconds: u64,
+    /// Let remote endpoints (generator, Qdrant) have public addresses; off, the appliance
+    /// refuses to start with one.
+    pub allow_public_endpoints: bool,
 }
 
 /// A value that never appears in logs or `Debug` output.
@@ -209,6 +212,7 @@ impl Settings {
             audit_key_file: None,
             audit_checkpoint_file: None,
             audit_checkpoint_seconds: 300,
+            allow_public_endpoints: false,
         }
     }
 
@@ -273,6 +277,7 @@ impl Settings {
             "audit_key_file" => self.audit_key_file = Some(PathBuf::from(value)),
             "audit_checkpoint_file" => self.audit_checkpoint_file = Some(PathBuf::from(value)),
             "audit_checkpoint_seconds" => self.audit_checkpoint_seconds = number(value)?,
+            "allow_public_endpoints" => self.allow_public_endpoints = flag(value)?,
             other => bail!("unknown setting {other:?}"),
         }
         if self.chunk_max_tokens == 0 || self.chunk_overlap_tokens >= self.chunk_max_tokens {
@@ -283,6 +288,18 @@ impl Settings {
 
     pub fn database_path(&self) -> PathBuf {
         self.data_dir.join("appliance.sqlite")
+    }
+    /// Refuses remote endpoints with public addresses unless `allow_public_endpoints`.
+    pub fn check_endpoints(&self) -> anyhow::Result<()> {
+        if self.allow_public_endpoints {
+            return Ok(());
+        }
+        for (setting, url) in [("generator_url", &self.generator_url), ("qdrant_url", &self.qdrant_url)] {
+            if let Some(url) = url {
+                crate::endpoints::check_private(setting, url)?;
+            }
+        }
+        Ok(())
     }
     pub fn audit_key_path(&self) -> PathBuf {
         self.audit_key_file

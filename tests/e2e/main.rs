@@ -6,6 +6,7 @@
 //! `demo/LICENSES.md`) and evaluation-set slices in `tests/fixtures/eval/`.
 
 mod admin;
+mod airgap;
 mod assistant;
 mod browser;
 mod cli;

@@ -95,6 +95,9 @@ impl Engine {
     /// Opens the data directory; [`OpenMode::ReadOnly`] leaves the indexes to the process
     /// that writes them (the audit log is still appended to: SQLite takes turns).
     pub async fn open_with(settings: Settings, mode: OpenMode) -> Result<Self> {
+        settings
+            .check_endpoints()
+            .map_err(|error| crate::Error::BadRequest(format!("{error:#}")))?;
         std::fs::create_dir_all(&settings.data_dir)
             .with_context(|| format!("creating data directory {}", settings.data_dir.display()))?;
         let store = settings.open_store().await?;
