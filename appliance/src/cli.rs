@@ -50,6 +50,11 @@ enum Command {
     Audit(AuditCommand),
     /// Parse one file and print its pages (what ingest would index), without indexing it.
     Parse(ParseArgs),
+    /// Write one archive of this appliance (database, vectors, originals, audit key and
+    /// checkpoints, settings file; models with --models), also while the server runs.
+    Backup(BackupArgs),
+    /// Rebuild an appliance from a backup archive into an empty data directory.
+    Restore(RestoreArgs),
     /// Measure speed at scale.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -198,10 +203,35 @@ struct AuditVerifyArgs {
     heads: Vec<PathBuf>,
 }
 
+#[derive(Debug, Args)]
+struct BackupArgs {
+    /// The archive to write.
+    file: PathBuf,
+    /// Include the model files (large; they can be fetched again instead).
+    #[arg(long)]
+    models: bool,
+    /// Print one JSON object on the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Debug, Args)]
+struct RestoreArgs {
+    /// The archive `appliance backup` wrote.
+    file: PathBuf,
+    /// Print one JSON object on the last line of stdout.
+    #[arg(long)]
+    json: bool,
+}
+
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings = crate::settings::Settings::load(cli.data_dir, cli.models_dir, cli.config.as_deref())?;
     match cli.command {
+        Command::Backup(args) => {
+            crate::commands::backup(settings, &args.file, cli.config.as_deref(), args.models, args.json).await
+        }
+        Command::Restore(args) => crate::commands::restore(settings, &args.file, args.json).await,
         Command::Serve(args) => Ok(crate::http::serve(settings, args.listen, args.ingest).await?),
         Command::Ingest(args) => crate::commands::ingest(settings, &args.paths, args.groups, args.json).await,
         Command::Search(args) => {

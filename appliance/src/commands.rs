@@ -439,6 +439,59 @@ pub async fn audit_head(settings: Settings) -> anyhow::Result<()> {
     Ok(())
 }
 
+pub async fn backup(
+    settings: Settings,
+    file: &std::path::Path,
+    config: Option<&std::path::Path>,
+    models: bool,
+    json_output: bool,
+) -> anyhow::Result<()> {
+    // Beside a running server the vector index cannot be read: the archive then holds no
+    // vectors and a restore embeds every chunk again.
+    let engine = match Engine::open(settings.clone()).await {
+        Err(crate::Error::DataDirectoryBusy(_)) => {
+            eprintln!(
+                "warning: a server holds this data directory, so its vector index cannot be read: the backup holds \
+                 no vectors, and a restore will embed every chunk again"
+            );
+            Engine::open_with(settings, OpenMode::ReadOnly).await?
+        }
+        other => other?,
+    };
+    let manifest = engine.backup(file, config, models).await?;
+    if json_output {
+        println!("{}", serde_json::to_string(&manifest)?);
+    } else {
+        println!(
+            "backup written to {}: {} documents, {} chunks, {} vectors, {} audit rows, {} files",
+            file.display(),
+            manifest.documents,
+            manifest.chunks,
+            manifest.vectors,
+            manifest.audit_head.rows,
+            manifest.files.len()
+        );
+    }
+    Ok(())
+}
+
+pub async fn restore(settings: Settings, file: &std::path::Path, json_output: bool) -> anyhow::Result<()> {
+    let restored = crate::backup::restore(file, &settings).await?;
+    if json_output {
+        println!("{}", serde_json::to_string(&restored)?);
+    } else {
+        println!(
+            "restored {} documents and {} chunks into {} ({} embedded again); audit log intact: {} rows",
+            restored.manifest.documents,
+            restored.manifest.chunks,
+            settings.data_dir.display(),
+            restored.embedded_again,
+            restored.audit_rows
+        );
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,6 +3,7 @@
 //! only parses arguments and calls [`cli::run`].
 
 pub mod acl;
+pub mod backup;
 pub mod bench;
 pub mod cli;
 pub mod commands;

@@ -13,7 +13,8 @@ use qdrant_edge::{
     Condition, CountRequest, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig, EdgeShard, EdgeVectorParams,
     FieldCondition, FieldIndexOperations, Filter, JsonPath, Match, NamedQuery, Payload, PayloadFieldSchema, PayloadOps,
     PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest,
-    ScoringQuery, SetPayloadOp, UpdateOperation, WithPayloadInterface, WithVector,
+    ScoringQuery, SetPayloadOp, UpdateOperation, VectorInternal, VectorStructInternal, WithPayloadInterface,
+    WithVector,
 };
 
 use crate::{Access, Error, Result, ScoredChunk, VectorPoint, VectorStore};
@@ -216,6 +217,33 @@ impl VectorStore for EdgeVectorStore {
                 exact: true,
             })
             .map_err(edge_error)
+    }
+
+    fn vectors(&self, chunk_ids: &[u64]) -> Result<Vec<(u64, Vec<f32>)>> {
+        let ids: Vec<PointId> = chunk_ids.iter().map(|id| PointId::NumId(*id)).collect();
+        let records = self
+            .shard
+            .retrieve(
+                &ids,
+                Some(WithPayloadInterface::Bool(false)),
+                Some(WithVector::Bool(true)),
+            )
+            .map_err(edge_error)?;
+        Ok(records
+            .into_iter()
+            .filter_map(|record| {
+                let PointId::NumId(id) = record.id else { return None };
+                let vector = match record.vector? {
+                    VectorStructInternal::Single(vector) => vector,
+                    VectorStructInternal::Named(mut named) => match named.remove(DEFAULT_VECTOR_NAME)? {
+                        VectorInternal::Dense(vector) => vector,
+                        _ => return None,
+                    },
+                    VectorStructInternal::MultiDense(_) => return None,
+                };
+                Some((id, vector))
+            })
+            .collect())
     }
 
     fn optimize(&self) -> Result<()> {

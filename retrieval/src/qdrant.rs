@@ -13,9 +13,10 @@ use std::sync::Arc;
 
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::point_id::PointIdOptions;
+use qdrant_client::qdrant::vector_output::Vector;
 use qdrant_client::qdrant::{
     Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder,
-    Distance, FieldType, Filter, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder,
+    Distance, FieldType, Filter, GetPointsBuilder, PointId, PointStruct, PointsIdsList, Query, QueryPointsBuilder,
     SetPayloadPointsBuilder, UpsertPointsBuilder, Value, VectorParamsBuilder,
 };
 
@@ -235,6 +236,30 @@ impl VectorStore for QdrantVectorStore {
                     score: point.score,
                 }),
                 PointIdOptions::Uuid(_) => None,
+            })
+            .collect())
+    }
+
+    fn vectors(&self, chunk_ids: &[u64]) -> Result<Vec<(u64, Vec<f32>)>> {
+        if chunk_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<PointId> = chunk_ids.iter().map(|id| PointId::from(*id)).collect();
+        let request = GetPointsBuilder::new(&self.collection, ids)
+            .with_vectors(true)
+            .with_payload(false);
+        let response = self.run(move |client| async move { client.get_points(request).await })?;
+        Ok(response
+            .result
+            .into_iter()
+            .filter_map(|point| {
+                let Some(PointIdOptions::Num(id)) = point.id?.point_id_options else {
+                    return None;
+                };
+                match point.vectors?.get_vector()? {
+                    Vector::Dense(vector) => Some((id, vector.data)),
+                    _ => None,
+                }
             })
             .collect())
     }

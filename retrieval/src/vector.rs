@@ -33,6 +33,9 @@ pub trait VectorStore: Send + Sync {
     fn search(&self, vector: &[f32], limit: usize, access: &Access) -> Result<Vec<ScoredChunk>>;
     /// Number of points stored.
     fn count(&self) -> Result<usize>;
+    /// The stored vectors of those of `chunk_ids` that exist, in no particular order: what
+    /// a backup keeps so that a restore need not embed everything again.
+    fn vectors(&self, chunk_ids: &[u64]) -> Result<Vec<(u64, Vec<f32>)>>;
     /// Builds search structures after a batch of writes (a no-op where not needed).
     fn optimize(&self) -> Result<()> {
         Ok(())
@@ -139,6 +142,14 @@ impl VectorStore for MemoryVectorStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
             .len())
     }
+
+    fn vectors(&self, chunk_ids: &[u64]) -> Result<Vec<(u64, Vec<f32>)>> {
+        let stored = self.points.read().unwrap_or_else(|poisoned| poisoned.into_inner());
+        Ok(chunk_ids
+            .iter()
+            .filter_map(|id| stored.get(id).map(|point| (*id, point.vector.clone())))
+            .collect())
+    }
 }
 
 /// The behaviour every [`VectorStore`] must show. `store` must be empty and use `dimension`.
@@ -177,6 +188,15 @@ pub mod conformance {
             .unwrap();
         store.optimize().unwrap();
         assert_eq!(store.count().unwrap(), 5);
+
+        // Vectors come back as stored (a cosine store may keep them normalised), for
+        // backups; unknown ids are left out.
+        let mut exported = store.vectors(&[4, 1, 404]).unwrap();
+        exported.sort_by_key(|(id, _)| *id);
+        assert_eq!(exported.iter().map(|(id, _)| *id).collect::<Vec<_>>(), vec![1, 4]);
+        for ((_, vector), hot) in exported.iter().zip([0, 3]) {
+            assert!(cosine(vector, &unit(dimension, hot)) > 0.9999, "{vector:?}");
+        }
 
         // Nearest first, exact match scores highest.
         let hits = store.search(&unit(dimension, 1), 3, &Access::Everything).unwrap();

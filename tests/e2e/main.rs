@@ -8,6 +8,7 @@
 mod admin;
 mod airgap;
 mod assistant;
+mod backup;
 mod browser;
 mod cli;
 mod eval;

@@ -181,13 +181,7 @@ impl Engine {
         tracing::debug!(job = job.id, source, chunks = chunks.len(), "embedding");
         let texts: Vec<String> = chunks
             .iter()
-            .map(|chunk| {
-                if chunk.heading.is_empty() || chunk.text.contains(&chunk.heading) {
-                    format!("{}\n{}", document.title, chunk.text)
-                } else {
-                    format!("{} > {}\n{}", document.title, chunk.heading, chunk.text)
-                }
-            })
+            .map(|chunk| embedding_text(&document.title, &chunk.heading, &chunk.text))
             .collect();
         let embed_started = Instant::now();
         let models = self.models.clone();
@@ -334,6 +328,53 @@ impl Engine {
         Ok(())
     }
 
+    /// Puts the vector of every chunk in the database into the vector store: from
+    /// `vectors` (a backup's) where it has one, embedded again where not, from the same text
+    /// as at ingest (so to the same vector). Returns how many were embedded.
+    pub async fn restore_vectors(&self, mut vectors: std::collections::HashMap<u64, Vec<f32>>) -> Result<usize> {
+        let chunks = documents::indexed_chunks(&self.store, None).await?;
+        let models = self.models.clone();
+        let store = self.vectors.clone();
+        let embedded = tokio::task::spawn_blocking(move || -> anyhow::Result<usize> {
+            let mut embedded = 0;
+            for batch in chunks.chunks(64) {
+                let missing: Vec<String> = batch
+                    .iter()
+                    .filter(|chunk| !vectors.contains_key(&chunk.chunk_id))
+                    .map(|chunk| embedding_text(&chunk.title, &chunk.heading, &chunk.text))
+                    .collect();
+                let mut fresh = if missing.is_empty() {
+                    Vec::new()
+                } else {
+                    let texts: Vec<&str> = missing.iter().map(String::as_str).collect();
+                    models.embedder()?.embed_passages(&texts)?
+                }
+                .into_iter();
+                embedded += missing.len();
+                let points = batch
+                    .iter()
+                    .map(|chunk| -> anyhow::Result<retrieval::VectorPoint> {
+                        let vector = match vectors.remove(&chunk.chunk_id) {
+                            Some(vector) => vector,
+                            None => fresh.next().context("the embedder returned too few vectors")?,
+                        };
+                        Ok(retrieval::VectorPoint {
+                            chunk_id: chunk.chunk_id,
+                            document: chunk.document_id.clone(),
+                            vector,
+                            access: chunk.access.index_tokens(),
+                        })
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?;
+                store.upsert(points)?;
+            }
+            store.optimize()?;
+            Ok(embedded)
+        })
+        .await??;
+        Ok(embedded)
+    }
+
     /// Re-analyses every chunk in the keyword index with the domain dictionary `words`
     /// (after an admin changed it). Returns the number of chunks indexed. Vectors are
     /// untouched: the dictionary only changes how text is cut into words.
@@ -352,5 +393,15 @@ impl Engine {
             .await?
             .context("rebuilding the keyword index")?;
         Ok(count)
+    }
+}
+
+/// What the embedder reads for a chunk: its document's title and its section heading in
+/// front of its text, so that a passage under "Backups" is found for "backup" questions.
+fn embedding_text(title: &str, heading: &str, text: &str) -> String {
+    if heading.is_empty() || text.contains(heading) {
+        format!("{title}\n{text}")
+    } else {
+        format!("{title} > {heading}\n{text}")
     }
 }

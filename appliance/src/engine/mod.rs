@@ -195,6 +195,10 @@ impl Engine {
         &self.store
     }
 
+    pub fn vector_store(&self) -> Arc<dyn VectorStore> {
+        self.vectors.clone()
+    }
+
     pub fn models(&self) -> &Arc<Models> {
         &self.models
     }
@@ -249,6 +253,10 @@ impl VectorStore for HeldElsewhere {
 
     fn count(&self) -> retrieval::Result<usize> {
         Ok(0)
+    }
+
+    fn vectors(&self, _: &[u64]) -> retrieval::Result<Vec<(u64, Vec<f32>)>> {
+        Err(retrieval::Error::ReadOnly)
     }
 
     fn optimize(&self) -> retrieval::Result<()> {

@@ -261,6 +261,7 @@ pub struct IndexedChunk {
     pub chunk_id: u64,
     pub document_id: String,
     pub title: String,
+    pub heading: String,
     pub text: String,
     pub access: DocumentAccess,
 }
@@ -281,7 +282,7 @@ impl IndexedChunk {
 /// Every chunk (`document`: only that document's), for re-indexing.
 pub async fn indexed_chunks(store: &Store, document: Option<&str>) -> anyhow::Result<Vec<IndexedChunk>> {
     let rows = sqlx::query(
-        "SELECT chunks.id, chunks.text, chunks.document_id, documents.title, documents.groups_json, \
+        "SELECT chunks.id, chunks.text, chunks.heading, chunks.document_id, documents.title, documents.groups_json, \
          documents.public FROM chunks JOIN documents ON documents.id = chunks.document_id \
          WHERE ? IS NULL OR chunks.document_id = ?",
     )
@@ -295,6 +296,7 @@ pub async fn indexed_chunks(store: &Store, document: Option<&str>) -> anyhow::Re
             chunk_id: row.get::<i64, _>("id") as u64,
             document_id: row.get("document_id"),
             title: row.get("title"),
+            heading: row.get("heading"),
             text: row.get("text"),
             access: DocumentAccess::new(groups_from_json(row.get("groups_json")), row.get("public")),
         })

@@ -13,6 +13,7 @@ pub mod conversations;
 pub mod documents;
 pub mod jobs;
 pub mod site_texts;
+pub mod snapshot;
 pub mod users;
 
 use std::path::Path;
@@ -60,6 +61,11 @@ impl Store {
             .await
             .context("migrating the database")?;
         Ok(Self { pool, audit_key })
+    }
+
+    /// Closes every connection (a copy opened for a backup must be complete on disk).
+    pub async fn close(self) {
+        self.pool.close().await;
     }
 
     /// Number of documents.

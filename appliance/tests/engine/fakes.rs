@@ -221,6 +221,10 @@ impl VectorStore for HeldVectorStore {
         self.inner.count()
     }
 
+    fn vectors(&self, chunk_ids: &[u64]) -> retrieval::Result<Vec<(u64, Vec<f32>)>> {
+        self.inner.vectors(chunk_ids)
+    }
+
     fn optimize(&self) -> retrieval::Result<()> {
         self.inner.optimize()
     }

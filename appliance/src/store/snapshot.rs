@@ -1,0 +1,35 @@
+//! Copies of the whole database for backups, and the fix-up a restore into another data
+//! directory needs.
+
+use super::Store;
+
+/// Writes a consistent copy of the database to `path` (which must not exist) while others
+/// keep reading and writing: SQLite's `VACUUM INTO` reads one snapshot.
+pub async fn write_copy(store: &Store, path: &std::path::Path) -> anyhow::Result<()> {
+    sqlx::query("VACUUM INTO ?")
+        .bind(path.to_string_lossy().into_owned())
+        .execute(&store.pool)
+        .await?;
+    Ok(())
+}
+
+/// Points stored originals and waiting uploads that lived under `old` to the same files
+/// under `new` (a restore into another data directory).
+pub async fn move_file_paths(store: &Store, old: &str, new: &str) -> anyhow::Result<u64> {
+    let mut moved = 0;
+    for table in ["documents", "jobs"] {
+        let statement = format!(
+            "UPDATE {table} SET file_path = ? || substr(file_path, length(?) + 1) \
+             WHERE file_path IS NOT NULL AND substr(file_path, 1, length(?)) = ?"
+        );
+        moved += sqlx::query(&statement)
+            .bind(new)
+            .bind(old)
+            .bind(old)
+            .bind(old)
+            .execute(&store.pool)
+            .await?
+            .rows_affected();
+    }
+    Ok(moved)
+}
