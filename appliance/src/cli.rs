@@ -65,6 +65,9 @@ enum BenchCommand {
     /// Hybrid search latency over a large index (synthetic vectors, real query embedding);
     /// prints one JSON object.
     Search(crate::bench::SearchBenchArgs),
+    /// Many users at once against one node started on loopback, while an editor uploads;
+    /// prints one JSON report (errors, latency percentiles, chat queue, peak memory).
+    Load(crate::loadtest::LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -254,6 +257,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(AuditCommand::Verify(args)) => crate::commands::audit_verify(settings, &args.heads).await,
         Command::Audit(AuditCommand::Head) => crate::commands::audit_head(settings).await,
         Command::Bench(BenchCommand::Search(args)) => crate::bench::search(settings, args).await,
+        Command::Bench(BenchCommand::Load(args)) => crate::loadtest::run(settings, args).await,
         Command::Parse(args) => crate::isolate::parse_command(&settings, &args.path, args.name.as_deref(), args.json),
     }
 }

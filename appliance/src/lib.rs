@@ -14,6 +14,7 @@ pub mod error;
 pub mod eval;
 pub mod http;
 pub mod isolate;
+pub mod loadtest;
 pub mod models;
 pub mod settings;
 pub mod store;
