@@ -53,6 +53,10 @@ pub struct Manifest {
     pub documents: i64,
     pub chunks: usize,
     pub vectors: usize,
+    /// The embedding model that built the vectors (they are embedded again on restore when
+    /// the restoring appliance uses another).
+    #[serde(default)]
+    pub embedding_model: Option<String>,
     /// The audit chain's head in the copied database.
     pub audit_head: audit::Head,
     /// Every other member and its sha256.
@@ -89,6 +93,7 @@ impl Engine {
             .map(|chunk| chunk.chunk_id)
             .collect();
         let (documents, audit_head) = (copy.document_count().await?, audit::head(&copy).await?);
+        let embedding_model = crate::store::index_meta::get(&copy, crate::engine::EMBEDDING_MODEL_KEY).await?;
         copy.close().await;
 
         let mut members: Vec<(String, PathBuf)> = vec![(DATABASE.to_owned(), database)];
@@ -123,6 +128,7 @@ impl Engine {
             documents,
             chunks: chunk_ids.len(),
             vectors: exported,
+            embedding_model,
             audit_head,
             files: BTreeMap::new(),
         };
@@ -290,7 +296,15 @@ pub async fn restore(archive: &Path, settings: &Settings) -> anyhow::Result<Rest
     engine
         .rebuild_keyword_index(site_texts::dictionary_words(&dictionary.text))
         .await?;
+    // Vectors of another embedding model than this appliance's cannot be mixed in.
+    let current = engine.embedding_model().await?;
+    let vectors = if manifest.embedding_model.as_ref().is_none_or(|model| *model == current) {
+        vectors
+    } else {
+        std::collections::HashMap::new()
+    };
     let embedded_again = engine.restore_vectors(vectors).await?;
+    crate::store::index_meta::set(engine.store(), crate::engine::EMBEDDING_MODEL_KEY, &current).await?;
     let checkpoints = audit::read_checkpoints(&settings.audit_checkpoint_path())?;
     let verified = audit::verify(engine.store(), &checkpoints)
         .await

@@ -20,6 +20,7 @@ mod jobs;
 mod readiness;
 mod search;
 mod stream;
+mod upgrade;
 
 use std::sync::Arc;
 
@@ -34,6 +35,7 @@ pub use indexing::{IngestOptions, IngestOutcome, IngestStatus};
 pub use readiness::{Check, Readiness};
 pub use search::{Hit, SearchMode, snippet};
 pub use stream::{Question, StreamEvent};
+pub use upgrade::EMBEDDING_MODEL as EMBEDDING_MODEL_KEY;
 
 use crate::models::Models;
 use crate::settings::Settings;
@@ -170,13 +172,17 @@ impl Engine {
                 timeout: std::time::Duration::from_secs(300),
             }),
         );
-        Ok(Self::from_parts(Parts {
+        let engine = Self::from_parts(Parts {
             settings,
             store,
             keyword,
             vectors,
             models,
-        }))
+        });
+        if matches!(mode, OpenMode::Write) {
+            engine.check_embedding_model().await?;
+        }
+        Ok(engine)
     }
 
     pub fn settings(&self) -> &Settings {

@@ -11,6 +11,7 @@ pub mod audit;
 mod audit_seal;
 pub mod conversations;
 pub mod documents;
+pub mod index_meta;
 pub mod jobs;
 pub mod site_texts;
 pub mod snapshot;
@@ -19,7 +20,7 @@ pub mod users;
 use std::path::Path;
 use std::str::FromStr;
 
-use anyhow::Context;
+use anyhow::{Context, bail};
 use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
@@ -56,10 +57,9 @@ impl Store {
             .connect_with(options)
             .await
             .with_context(|| format!("opening database {}", path.display()))?;
-        sqlx::migrate!("./migrations")
-            .run(&pool)
-            .await
-            .context("migrating the database")?;
+        let migrator = sqlx::migrate!("./migrations");
+        refuse_newer_schema(&pool, &migrator).await?;
+        migrator.run(&pool).await.context("migrating the database")?;
         Ok(Self { pool, audit_key })
     }
 
@@ -76,6 +76,29 @@ impl Store {
     }
 }
 
+/// Stops a binary older than its database: the schema version (the newest migration
+/// applied, recorded by the migrator) must be one this binary knows.
+async fn refuse_newer_schema(pool: &SqlitePool, migrator: &sqlx::migrate::Migrator) -> anyhow::Result<()> {
+    let recorded: bool =
+        sqlx::query_scalar("SELECT COUNT(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'")
+            .fetch_one(pool)
+            .await?;
+    if !recorded {
+        return Ok(());
+    }
+    let database: Option<i64> = sqlx::query_scalar("SELECT MAX(version) FROM _sqlx_migrations WHERE success")
+        .fetch_one(pool)
+        .await?;
+    let known = migrator.iter().map(|migration| migration.version).max().unwrap_or(0);
+    if let Some(database) = database.filter(|&version| version > known) {
+        bail!(
+            "this database has schema version {database}, written by a newer appliance; this binary knows versions up \
+             to {known}: run the newer appliance, or restore a backup made with this one"
+        );
+    }
+    Ok(())
+}
+
 /// How long a statement waits for another connection's write lock before failing.
 const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
@@ -85,4 +108,27 @@ const NOW: &str = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')";
 /// A JSON array of names as stored in `groups_json` columns.
 fn groups_from_json(text: &str) -> Vec<String> {
     serde_json::from_str(text).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    #[tokio::test]
+    async fn a_binary_older_than_its_database_refuses_to_open_it() {
+        let directory = tempfile::tempdir().unwrap();
+        let path = directory.path().join("db.sqlite");
+        let store = super::Store::open(&path).await.unwrap();
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+             VALUES (99990101, 'from the future', TRUE, x'00', 0)",
+        )
+        .execute(&store.pool)
+        .await
+        .unwrap();
+        store.close().await;
+        let error = format!("{:#}", super::Store::open(&path).await.unwrap_err());
+        assert!(
+            error.contains("schema version 99990101") && error.contains("newer appliance"),
+            "{error}"
+        );
+    }
 }

@@ -145,3 +145,48 @@ async fn reindexing_keeps_the_document_and_needs_the_right_to_manage_it() {
         (outcome.document_id.as_str(), 2)
     );
 }
+
+#[tokio::test]
+async fn vectors_of_another_embedding_model_are_rebuilt_not_mixed() {
+    use appliance::engine::EMBEDDING_MODEL_KEY;
+    use appliance::store::{documents, index_meta};
+    use retrieval::VectorStore;
+    let test = TestEngine::new(None).await;
+    test.ingest("/docs/canteen.md", "# Canteen\n\nThe canteen opens at seven.\n", &[])
+        .await;
+    test.ingest(
+        "/docs/parking.md",
+        "# Parking\n\nVisitors park in the north garage.\n",
+        &[],
+    )
+    .await;
+    let store = test.engine.store();
+    let recorded = || async { index_meta::get(store, EMBEDDING_MODEL_KEY).await.unwrap() };
+    // An index without a record is taken as built by the model in use.
+    assert_eq!(test.engine.check_embedding_model().await.unwrap(), 0);
+    assert_eq!(recorded().await.as_deref(), Some("fake-embedder"));
+
+    let chunks = documents::indexed_chunks(store, None).await.unwrap();
+    let ids: Vec<u64> = chunks.iter().map(|chunk| chunk.chunk_id).collect();
+    let sorted = |mut vectors: Vec<(u64, Vec<f32>)>| {
+        vectors.sort_by_key(|(id, _)| *id);
+        vectors
+    };
+    let fresh = sorted(test.vectors.vectors(&ids).unwrap());
+    // One vector as another model made it, and the record saying so.
+    let old = chunks[0].clone();
+    test.vectors
+        .upsert(vec![retrieval::VectorPoint {
+            chunk_id: old.chunk_id,
+            document: old.document_id.clone(),
+            vector: vec![0.5; fresh[0].1.len()],
+            access: old.access.index_tokens(),
+        }])
+        .unwrap();
+    index_meta::set(store, EMBEDDING_MODEL_KEY, "an-older-model")
+        .await
+        .unwrap();
+    assert_eq!(test.engine.check_embedding_model().await.unwrap(), ids.len());
+    assert_eq!(sorted(test.vectors.vectors(&ids).unwrap()), fresh);
+    assert_eq!(recorded().await.as_deref(), Some("fake-embedder"));
+}

@@ -1,0 +1,6 @@
+-- Facts about the indexes that the database must remember: which embedding model built the
+-- vectors (another model's vectors cannot be mixed with them, so a change rebuilds them).
+CREATE TABLE index_meta (
+    key   TEXT PRIMARY KEY,
+    value TEXT NOT NULL
+);
