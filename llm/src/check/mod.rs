@@ -21,7 +21,7 @@ pub use condition::asked_and_condition;
 use numbers::chinese_digit;
 pub use numbers::numbers;
 use polarity::{CHINESE_NEGATIONS, ENGLISH_NEGATIONS, antonym_flips, same_polarity};
-pub use polarity::{clauses, matching_clause, negation_count};
+pub use polarity::{clauses, equally_matching_clauses, matching_clause, negation_count};
 use yes_no::strip_prefix_ignore_case;
 pub use yes_no::{answers_yes, answers_yes_covering, is_yes_no_question, split_yes_no, yes_no_lead};
 

@@ -160,6 +160,27 @@ pub fn clauses(text: &str) -> Vec<&str> {
         .collect()
 }
 
+/// Every clause of `passage` that covers as much of `clause` as the best one does (several
+/// when a sentence's subject and its predicate fall into different clauses: "while in
+/// fduthesis-en, there is no abstract* environment").
+pub fn equally_matching_clauses<'p>(clause: &str, passage: &'p str) -> Vec<&'p str> {
+    let units = content_units(clause);
+    let scored: Vec<(&str, f32)> = clauses(passage)
+        .into_iter()
+        .map(|candidate| {
+            let candidate_set: HashSet<String> = content_units(candidate).into_iter().collect();
+            (candidate, coverage(&units, &candidate_set))
+        })
+        .filter(|(_, forward)| *forward > 0.0)
+        .collect();
+    let best = scored.iter().map(|(_, forward)| *forward).fold(0.0f32, f32::max);
+    scored
+        .into_iter()
+        .filter(|(_, forward)| *forward >= best)
+        .map(|(candidate, _)| candidate)
+        .collect()
+}
+
 /// The clause of `passage` that states what `clause` does, and how much of `clause` it covers.
 pub fn matching_clause<'p>(clause: &str, passage: &'p str) -> Option<(&'p str, f32)> {
     let units = content_units(clause);

@@ -410,3 +410,19 @@ fn clauses_keep_dotted_words_whole() {
         vec!["you must type in the “.bib” suffix", "Then 3.5 runs"]
     );
 }
+
+#[test]
+fn regression_a_subject_clause_read_as_yes_beside_its_negated_predicate() {
+    // The 1.5B model answered "Yes"; the clause "while in fduthesis-en" matched the question
+    // as well as "there is no abstract* environment" did, and was read alone.
+    let statement = "In fduthesis, abstract and abstract* are used for Chinese and English abstract, respectively; \
+                     while in fduthesis-en, there is no abstract* environment and you need to write the English abstract merely.";
+    let question = "Does fduthesis-en have an abstract* environment?";
+    assert_ne!(answers_yes(question, statement), Some(true));
+    assert_ne!(answers_yes_covering(question, statement, 1.0), Some(true));
+    // One clause holding both still answers.
+    assert_eq!(
+        answers_yes(question, "fduthesis-en has no abstract* environment."),
+        Some(false)
+    );
+}

@@ -1,7 +1,7 @@
 //! Yes/no questions: recognising them, reading the yes or no a reply leads with, and the yes
 //! or no a supporting sentence gives.
 
-use super::polarity::{antonym_flips, matching_clause, negation_count};
+use super::polarity::{antonym_flips, equally_matching_clauses, matching_clause, negation_count};
 use super::{content_units, same_word};
 use crate::prompt::is_chinese;
 
@@ -96,11 +96,23 @@ pub fn answers_yes_covering(question: &str, statement: &str, minimum: f32) -> Op
     if covered < minimum {
         return None;
     }
-    let mut flips = negation_count(matched) + antonym_flips(&proposition, matched);
-    if is_chinese(question) {
-        flips += negation_count(&proposition);
+    let reading = |clause: &str| {
+        let mut flips = negation_count(clause) + antonym_flips(&proposition, clause);
+        if is_chinese(question) {
+            flips += negation_count(&proposition);
+        }
+        flips.is_multiple_of(2)
+    };
+    let yes = reading(matched);
+    // Clauses that match as well but read the other way make the answer uncertain: no
+    // yes or no rather than a guess.
+    if equally_matching_clauses(&proposition, statement)
+        .into_iter()
+        .any(|clause| reading(clause) != yes)
+    {
+        return None;
     }
-    Some(flips.is_multiple_of(2))
+    Some(yes)
 }
 
 /// The statement a yes/no question asks about, its question form removed.
