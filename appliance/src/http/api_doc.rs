@@ -93,13 +93,16 @@ mod tests {
             include_str!("chat.rs"),
             include_str!("openai.rs"),
             include_str!("stats.rs"),
+            include_str!("probes.rs"),
         ]
         .concat();
         let declared: Vec<&str> = source
             .split(".route(")
             .skip(1)
             .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
-            .filter(|path| path.starts_with("/api/") || path.starts_with("/v1/"))
+            .filter(|path| {
+                path.starts_with("/api/") || path.starts_with("/v1/") || matches!(*path, "/healthz" | "/readyz")
+            })
             .collect();
         assert!(declared.len() > 20, "{declared:?}");
         for path in &declared {
