@@ -15,6 +15,7 @@ pub mod eval;
 pub mod http;
 pub mod isolate;
 pub mod loadtest;
+pub mod metrics;
 pub mod models;
 pub mod settings;
 pub mod store;

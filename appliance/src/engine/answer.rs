@@ -161,6 +161,9 @@ impl Engine {
             .answer_into(question, retrieval_query, acl, events, started, &mut answer)
             .await;
         answer.seconds = started.elapsed().as_secs_f64();
+        if result.is_ok() {
+            crate::metrics::metrics().answer(&answer);
+        }
         let chunk_ids: Vec<u64> = answer.sources.iter().map(|hit| hit.chunk_id).collect();
         let cited: Vec<u64> = answer.citations.iter().map(|citation| citation.chunk_id).collect();
         let mut detail = serde_json::json!({
@@ -312,6 +315,8 @@ impl Engine {
             let mut first_token: Option<f64> = None;
             let queued_at = Instant::now();
             let (mut last_ahead, mut busy) = (None, false);
+            let metrics = crate::metrics::metrics();
+            let waiting = crate::metrics::Waiting::start(metrics);
             let generated = generator.generate(&request, &mut |event| {
                 let event = match event {
                     GenerationEvent::Queued { ahead } => {
@@ -325,7 +330,13 @@ impl Engine {
                         last_ahead = Some(ahead);
                         AnswerEvent::Queued { ahead }
                     }
-                    GenerationEvent::Started => AnswerEvent::Generating,
+                    GenerationEvent::Started => {
+                        metrics
+                            .generator_queue_seconds
+                            .observe(queued_at.elapsed().as_secs_f64());
+                        waiting.done();
+                        AnswerEvent::Generating
+                    }
                     GenerationEvent::Text(piece) => {
                         first_token.get_or_insert_with(|| started.elapsed().as_secs_f64());
                         raw.push_str(piece);

@@ -159,14 +159,29 @@ impl Engine {
             Ok(bytes) => self.ingest_job(&job, bytes).await,
             Err(error) => Err(error.into()),
         };
+        let metrics = crate::metrics::metrics();
         match &result {
             Ok(outcome) => {
+                if matches!(outcome.status, IngestStatus::Indexed | IngestStatus::Updated) {
+                    metrics
+                        .ingested_documents
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    metrics
+                        .ingested_pages
+                        .fetch_add(outcome.pages as u64, std::sync::atomic::Ordering::Relaxed);
+                    metrics
+                        .ingest_micros
+                        .fetch_add((outcome.seconds * 1e6) as u64, std::sync::atomic::Ordering::Relaxed);
+                }
                 jobs::finish(&self.store, job.id, &outcome.document_id, &outcome.detail()).await?;
                 if matches!(outcome.status, IngestStatus::Unchanged | IngestStatus::Duplicate) && !job.reindex {
                     remove_stored(job.file_path.as_deref()).await;
                 }
             }
             Err(error) => {
+                metrics
+                    .ingest_failures
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 jobs::fail(&self.store, job.id, &format!("{error:#}")).await?;
                 if !job.reindex {
                     remove_stored(job.file_path.as_deref()).await;

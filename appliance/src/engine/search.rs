@@ -60,6 +60,15 @@ impl Engine {
 
     /// Like [`Engine::search`] with only one retriever, or both.
     pub async fn search_with(&self, query: &str, acl: &Acl, limit: usize, mode: SearchMode) -> Result<Vec<Hit>> {
+        let started = std::time::Instant::now();
+        let hits = self.search_unmeasured(query, acl, limit, mode).await;
+        crate::metrics::metrics()
+            .search_seconds
+            .observe(started.elapsed().as_secs_f64());
+        hits
+    }
+
+    async fn search_unmeasured(&self, query: &str, acl: &Acl, limit: usize, mode: SearchMode) -> Result<Vec<Hit>> {
         let candidates = self.settings.retrieve_candidates.max(limit);
         let keyword = self.keyword.clone();
         let vectors = self.vectors.clone();

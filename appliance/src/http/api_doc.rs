@@ -19,6 +19,7 @@ use super::{admin, answers, auth, chat, documents, openai, probes, stats};
         super::health,
         probes::healthz,
         probes::readyz,
+        probes::metrics,
         auth::login,
         auth::logout,
         auth::me,
@@ -101,7 +102,7 @@ mod tests {
             .skip(1)
             .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
             .filter(|path| {
-                path.starts_with("/api/") || path.starts_with("/v1/") || matches!(*path, "/healthz" | "/readyz")
+                path.starts_with("/api/") || path.starts_with("/v1/") || matches!(*path, "/healthz" | "/readyz" | "/metrics")
             })
             .collect();
         assert!(declared.len() > 20, "{declared:?}");

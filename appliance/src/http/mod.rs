@@ -203,6 +203,7 @@ pub fn router(engine: Engine) -> Router {
         .merge(stats::routes())
         .merge(chat::routes())
         .merge(openai::routes())
+        .route_layer(axum::middleware::from_fn(probes::record_request))
         .layer(axum::middleware::from_fn(csrf_guard))
         .layer(axum::middleware::map_response(security_headers))
         .layer(TimeoutLayer::with_status_code(

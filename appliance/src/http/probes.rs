@@ -1,6 +1,6 @@
 //! Probes for load balancers and orchestrators: `/healthz` says the process answers,
 //! `/readyz` that it can serve (database, indexes and embedder reachable), with the state
-//! of each dependency.
+//! of each dependency; `/metrics` is for Prometheus ([`crate::metrics`]).
 
 use axum::Json;
 use axum::Router;
@@ -15,6 +15,7 @@ pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics))
 }
 
 /// Alive: the process answers requests. Touches nothing else.
@@ -34,4 +35,47 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> (StatusCode, Json<R
         StatusCode::SERVICE_UNAVAILABLE
     };
     (status, Json(readiness))
+}
+
+/// Counters, latency histograms and sizes in the Prometheus text format. Holds no document
+/// text, query or user name.
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, body = String, content_type = "text/plain")))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> Result<axum::response::Response, super::error::ApiError> {
+    use axum::response::IntoResponse;
+    let engine = &state.engine;
+    let vectors = engine.vector_store();
+    let vector_count = tokio::task::spawn_blocking(move || vectors.count().unwrap_or(0))
+        .await
+        .unwrap_or(0);
+    let sizes = crate::metrics::Sizes {
+        documents: engine.store().document_count().await?,
+        chunks: engine.indexed_chunks(),
+        vectors: vector_count as u64,
+        audit_rows: crate::store::audit::head(engine.store()).await?.rows,
+    };
+    let text = crate::metrics::metrics().render(&sizes);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        text,
+    )
+        .into_response())
+}
+
+/// Counts every request by its route pattern (never the requested path: no user input in
+/// labels), status class and latency.
+pub(super) async fn record_request(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> axum::response::Response {
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |path| path.as_str().to_owned());
+    let started = std::time::Instant::now();
+    let response = next.run(request).await;
+    crate::metrics::metrics().request(&route, response.status().as_u16(), started.elapsed().as_secs_f64());
+    response
 }

@@ -57,3 +57,34 @@ async fn ready_while_its_dependencies_answer_and_alive_regardless() {
     );
     assert_eq!(get(&test, "/healthz").await, (StatusCode::OK, "ok".to_owned()));
 }
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_and_report_sizes() {
+    let test = TestEngine::new(None).await;
+    test.ingest("/docs/canteen.md", "# Canteen\n\nThe canteen opens at seven.\n", &[])
+        .await;
+    for _ in 0..3 {
+        get(&test, "/healthz").await;
+    }
+    get(&test, "/api/documents/secret-looking-id/pages/1").await;
+    let (status, text) = get(&test, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let count = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|line| line.starts_with(prefix))
+            .unwrap_or_else(|| panic!("no {prefix} in\n{text}"))
+            .rsplit(' ')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    // Counters are process-wide (other tests run in this process too): at least ours.
+    assert!(count("appliance_http_requests_total{route=\"/healthz\",status=\"2xx\"}") >= 3.0);
+    assert_eq!(count("appliance_documents "), 1.0);
+    assert_eq!(count("appliance_chunks "), 1.0);
+    assert!(count("appliance_audit_rows ") >= 1.0);
+    // Routes are patterns, never the requested path.
+    assert!(text.contains("route=\"/api/documents/{id}/pages/{page}\""), "{text}");
+    assert!(!text.contains("secret-looking-id"), "{text}");
+}
