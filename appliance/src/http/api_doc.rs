@@ -102,7 +102,9 @@ mod tests {
             .skip(1)
             .filter_map(|rest| rest.trim_start().strip_prefix('"')?.split('"').next())
             .filter(|path| {
-                path.starts_with("/api/") || path.starts_with("/v1/") || matches!(*path, "/healthz" | "/readyz" | "/metrics")
+                path.starts_with("/api/")
+                    || path.starts_with("/v1/")
+                    || matches!(*path, "/healthz" | "/readyz" | "/metrics")
             })
             .collect();
         assert!(declared.len() > 20, "{declared:?}");
