@@ -108,6 +108,9 @@ pub struct Settings {
     /// Let remote endpoints (generator, Qdrant) have public addresses; off, the appliance
     /// refuses to start with one.
     pub allow_public_endpoints: bool,
+    /// `text` (the default) or `json`: one JSON object per log line, with the request id of
+    /// the request it belongs to (read from the environment only, before settings load).
+    pub log_format: String,
 }
 
 /// A value that never appears in logs or `Debug` output.
@@ -213,6 +216,7 @@ impl Settings {
             audit_checkpoint_file: None,
             audit_checkpoint_seconds: 300,
             allow_public_endpoints: false,
+            log_format: "text".to_owned(),
         }
     }
 
@@ -278,6 +282,10 @@ impl Settings {
             "audit_checkpoint_file" => self.audit_checkpoint_file = Some(PathBuf::from(value)),
             "audit_checkpoint_seconds" => self.audit_checkpoint_seconds = number(value)?,
             "allow_public_endpoints" => self.allow_public_endpoints = flag(value)?,
+            "log_format" => match value {
+                "text" | "json" => self.log_format = value.to_owned(),
+                other => bail!("log_format must be text or json, not {other:?}"),
+            },
             other => bail!("unknown setting {other:?}"),
         }
         if self.chunk_max_tokens == 0 || self.chunk_overlap_tokens >= self.chunk_max_tokens {

@@ -13,6 +13,7 @@ mod browser;
 mod cli;
 mod eval;
 mod lock;
+mod logs;
 mod server;
 
 use std::path::{Path, PathBuf};
