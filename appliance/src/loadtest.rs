@@ -8,7 +8,7 @@
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -306,7 +306,7 @@ fn editor(base: &str, files: &[PathBuf], deadline: Instant, results: &Mutex<Resu
     let Some(cookie) = login(&agent, base, "editor") else {
         return record_error(results, "the editor could not log in".to_owned());
     };
-    static UPLOADED: AtomicUsize = AtomicUsize::new(0);
+    let mut uploaded = 0;
     for file in files {
         if Instant::now() >= deadline {
             break;
@@ -328,8 +328,8 @@ fn editor(base: &str, files: &[PathBuf], deadline: Instant, results: &Mutex<Resu
                 record_error(results, format!("upload: {}", response.status()))
             }
             Ok(_) => {
-                let count = UPLOADED.fetch_add(1, Ordering::SeqCst) + 1;
-                let finished = wait_for_jobs(&agent, base, &cookie, count);
+                uploaded += 1;
+                let finished = wait_for_jobs(&agent, base, &cookie, uploaded);
                 results
                     .lock()
                     .unwrap_or_else(|poisoned| poisoned.into_inner())

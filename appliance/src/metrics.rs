@@ -239,10 +239,6 @@ impl Metrics {
                 load(&self.ingest_micros) as f64 / 1e6,
             ),
         ];
-        for (name, help, value) in counters {
-            family(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {value}");
-        }
         let gauges = [
             (
                 "appliance_generator_waiting",
@@ -266,8 +262,9 @@ impl Metrics {
                 sizes.audit_rows as f64,
             ),
         ];
-        for (name, help, value) in gauges {
-            family(&mut out, name, "gauge", help);
+        let samples = counters.iter().map(|sample| ("counter", sample));
+        for (kind, (name, help, value)) in samples.chain(gauges.iter().map(|sample| ("gauge", sample))) {
+            family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name} {value}");
         }
         out
