@@ -265,6 +265,12 @@ fn write_archive(path: &Path, manifest: &Manifest, members: &[(String, PathBuf)]
 
 /// Rebuilds the appliance of `archive` in the empty data directory of `settings`.
 pub async fn restore(archive: &Path, settings: &Settings) -> anyhow::Result<Restored> {
+    if settings.database_url.is_some() {
+        bail!(
+            "database_url is set: an archive holds an embedded SQLite database; restore a PostgreSQL database \
+             with pg_restore (or the cluster's own backups)"
+        );
+    }
     let data_dir = &settings.data_dir;
     if std::fs::read_dir(data_dir).is_ok_and(|mut entries| entries.next().is_some()) {
         bail!(

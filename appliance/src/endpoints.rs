@@ -10,8 +10,9 @@ use anyhow::bail;
 /// Fails when `url` (named `setting`) resolves to a public address. A host that does not
 /// resolve now is let through with a warning: it cannot be reached either.
 pub fn check_private(setting: &str, url: &str) -> anyhow::Result<()> {
+    let shown = crate::store::redact_url(url);
     let Some((host, port)) = host_and_port(url) else {
-        bail!("{setting} {url:?} is not a URL with a host");
+        bail!("{setting} {shown:?} is not a URL with a host");
     };
     let addresses: Vec<IpAddr> = match (host.as_str(), port).to_socket_addrs() {
         Ok(addresses) => addresses.map(|address| address.ip()).collect(),
@@ -22,7 +23,7 @@ pub fn check_private(setting: &str, url: &str) -> anyhow::Result<()> {
     };
     if let Some(public) = addresses.iter().find(|address| !is_private(address)) {
         bail!(
-            "{setting} {url:?} resolves to the public address {public}: the appliance only talks to servers on \
+            "{setting} {shown:?} resolves to the public address {public}: the appliance only talks to servers on \
              the private network (set allow_public_endpoints = true if this is intended)"
         );
     }
@@ -111,5 +112,12 @@ mod tests {
             );
         }
         assert!(check_private("generator_url", "10.0.0.5:8000").is_err(), "no scheme");
+        let error = check_private("database_url", "postgres://app:hunter2@8.8.8.8/appliance")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            error.contains("public address") && !error.contains("hunter2"),
+            "{error}"
+        );
     }
 }

@@ -105,7 +105,10 @@ pub struct Settings {
     pub audit_checkpoint_file: Option<PathBuf>,
     /// Seconds between audit checkpoints (0: only at start and stop).
     pub audit_checkpoint_seconds: u64,
-    /// Let remote endpoints (generator, Qdrant) have public addresses; off, the appliance
+    /// A PostgreSQL database (`postgres://user:password@host/db`) instead of the embedded
+    /// SQLite file; several appliance nodes can share one.
+    pub database_url: Option<Secret>,
+    /// Let remote endpoints (generator, Qdrant, PostgreSQL) have public addresses; off, the appliance
     /// refuses to start with one.
     pub allow_public_endpoints: bool,
     /// `text` (the default) or `json`: one JSON object per log line, with the request id of
@@ -215,6 +218,7 @@ impl Settings {
             audit_key_file: None,
             audit_checkpoint_file: None,
             audit_checkpoint_seconds: 300,
+            database_url: None,
             allow_public_endpoints: false,
             log_format: "text".to_owned(),
         }
@@ -281,6 +285,12 @@ impl Settings {
             "audit_key_file" => self.audit_key_file = Some(PathBuf::from(value)),
             "audit_checkpoint_file" => self.audit_checkpoint_file = Some(PathBuf::from(value)),
             "audit_checkpoint_seconds" => self.audit_checkpoint_seconds = number(value)?,
+            "database_url" => {
+                if !value.starts_with("postgres://") && !value.starts_with("postgresql://") {
+                    bail!("database_url must be a postgres:// URL (SQLite is the default and needs none)");
+                }
+                self.database_url = Some(Secret(value.to_owned()));
+            }
             "allow_public_endpoints" => self.allow_public_endpoints = flag(value)?,
             "log_format" => match value {
                 "text" | "json" => self.log_format = value.to_owned(),
@@ -302,7 +312,12 @@ impl Settings {
         if self.allow_public_endpoints {
             return Ok(());
         }
-        for (setting, url) in [("generator_url", &self.generator_url), ("qdrant_url", &self.qdrant_url)] {
+        let database_url = self.database_url.as_ref().map(|url| url.0.clone());
+        for (setting, url) in [
+            ("generator_url", &self.generator_url),
+            ("qdrant_url", &self.qdrant_url),
+            ("database_url", &database_url),
+        ] {
             if let Some(url) = url {
                 crate::endpoints::check_private(setting, url)?;
             }
@@ -319,9 +334,13 @@ impl Settings {
             .clone()
             .unwrap_or_else(|| self.data_dir.join("audit-checkpoints.jsonl"))
     }
-    /// Opens the database with the configured audit key.
+    /// Opens the configured database (PostgreSQL when `database_url` is set, else the
+    /// SQLite file in the data directory) with the configured audit key.
     pub async fn open_store(&self) -> anyhow::Result<crate::store::Store> {
-        crate::store::Store::open_with_audit_key(&self.database_path(), &self.audit_key_path()).await
+        match &self.database_url {
+            Some(url) => crate::store::Store::connect(&url.0, &self.audit_key_path()).await,
+            None => crate::store::Store::open_with_audit_key(&self.database_path(), &self.audit_key_path()).await,
+        }
     }
     pub fn keyword_dir(&self) -> PathBuf {
         self.data_dir.join("keyword")

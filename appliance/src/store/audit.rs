@@ -7,10 +7,10 @@ use anyhow::bail;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-use super::Store;
 pub use super::audit_seal::{AuditKey, Head, append_checkpoint, read_checkpoints};
+use super::{Dialect, Store};
 
 const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
@@ -35,7 +35,23 @@ pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> 
     let detail = detail.to_string();
     let at = now();
     let mut connection = store.pool.acquire().await?;
-    sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+    // One writer at a time, whatever the number of nodes: the lock is taken before the
+    // newest hash is read, and held until the row chained to it is committed.
+    match store.dialect {
+        Dialect::Sqlite => {
+            sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
+        }
+        Dialect::Postgres => {
+            sqlx::query("BEGIN").execute(&mut *connection).await?;
+            if let Err(error) = sqlx::query("LOCK TABLE audit IN SHARE ROW EXCLUSIVE MODE")
+                .execute(&mut *connection)
+                .await
+            {
+                sqlx::query("ROLLBACK").execute(&mut *connection).await?;
+                return Err(error.into());
+            }
+        }
+    }
     let result = async {
         let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *connection)
@@ -44,7 +60,7 @@ pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> 
         let hash = row_hash(&previous, &at, actor, action, &detail);
         let seal = store.audit_key.seal(&hash);
         sqlx::query(
-            "INSERT INTO audit (at, actor, action, detail, prev_hash, hash, seal) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO audit (at, actor, action, detail, prev_hash, hash, seal) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(&at)
         .bind(actor)
@@ -79,7 +95,7 @@ pub struct Entry {
 pub async fn entries(store: &Store, actor: &str, action: &str, limit: i64) -> anyhow::Result<Vec<Entry>> {
     let rows = sqlx::query(
         "SELECT id, at, actor, action, detail, hash FROM audit \
-         WHERE (? = '' OR actor = ?) AND (? = '' OR action LIKE ? || '%') ORDER BY id DESC LIMIT ?",
+         WHERE ($1 = '' OR actor = $2) AND ($3 = '' OR action LIKE $4 || '%') ORDER BY id DESC LIMIT $5",
     )
     .bind(actor)
     .bind(actor)
@@ -101,7 +117,7 @@ pub async fn entries(store: &Store, actor: &str, action: &str, limit: i64) -> an
 
 /// The time and detail of the newest `limit` rows of one action, newest first.
 pub async fn details_of(store: &Store, action: &str, limit: i64) -> anyhow::Result<Vec<(String, Value)>> {
-    let rows = sqlx::query("SELECT at, detail FROM audit WHERE action = ? ORDER BY id DESC LIMIT ?")
+    let rows = sqlx::query("SELECT at, detail FROM audit WHERE action = $1 ORDER BY id DESC LIMIT $2")
         .bind(action)
         .bind(limit)
         .fetch_all(&store.pool)
@@ -110,13 +126,13 @@ pub async fn details_of(store: &Store, action: &str, limit: i64) -> anyhow::Resu
 }
 
 /// A row's JSON detail, `null` where it is not JSON.
-fn parse_detail(row: &SqliteRow) -> Value {
+fn parse_detail(row: &AnyRow) -> Value {
     serde_json::from_str(row.get::<&str, _>("detail")).unwrap_or(Value::Null)
 }
 
 /// Reads `rows` on a blocking thread: the dashboard folds twenty thousand rows and an
 /// export holds up to a hundred thousand, each with its JSON detail to parse.
-async fn off_runtime<T: Send + 'static>(rows: Vec<SqliteRow>, read: fn(&SqliteRow) -> T) -> anyhow::Result<Vec<T>> {
+async fn off_runtime<T: Send + 'static>(rows: Vec<AnyRow>, read: fn(&AnyRow) -> T) -> anyhow::Result<Vec<T>> {
     let read = tokio::task::spawn_blocking(move || rows.iter().map(read).collect()).await?;
     Ok(read)
 }
@@ -162,7 +178,7 @@ pub async fn verify(store: &Store, checkpoints: &[Head]) -> anyhow::Result<Verif
     tokio::task::spawn_blocking(move || verify_rows(&rows, &key, &checkpoints)).await?
 }
 
-fn verify_rows(rows: &[SqliteRow], key: &AuditKey, checkpoints: &[Head]) -> anyhow::Result<Verified> {
+fn verify_rows(rows: &[AnyRow], key: &AuditKey, checkpoints: &[Head]) -> anyhow::Result<Verified> {
     let mut previous = GENESIS.to_owned();
     let (mut count, mut sealed) = (0, 0);
     // Only the rows a checkpoint names are looked up again: keep just their hashes.
@@ -212,15 +228,19 @@ fn verify_rows(rows: &[SqliteRow], key: &AuditKey, checkpoints: &[Head]) -> anyh
 mod tests {
     use super::*;
 
-    async fn log_of(rows: usize) -> (tempfile::TempDir, Store) {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
-        for index in 0..rows {
-            append(&store, "alice", "search", serde_json::json!({ "query": index }))
-                .await
-                .unwrap();
+    use crate::store::testing::{TestStore, stores};
+
+    /// Each store of the suite, holding `rows` rows.
+    async fn logs_of(rows: usize) -> Vec<TestStore> {
+        let tests = stores().await;
+        for test in &tests {
+            for index in 0..rows {
+                append(&test.store, "alice", "search", serde_json::json!({ "query": index }))
+                    .await
+                    .unwrap();
+            }
         }
-        (dir, store)
+        tests
     }
 
     async fn execute(store: &Store, statement: &str) {
@@ -233,100 +253,114 @@ mod tests {
 
     #[tokio::test]
     async fn edits_and_deletions_are_detected() {
-        let (_dir, store) = log_of(3).await;
-        assert_eq!(verify(&store, &[]).await.unwrap().rows, 3);
-        execute(&store, "UPDATE audit SET detail = '{\"query\":9}' WHERE id = 2").await;
-        assert!(error_of(verify(&store, &[]).await).contains("row 2"));
-        execute(&store, "UPDATE audit SET detail = '{\"query\":1}' WHERE id = 2").await;
-        assert_eq!(verify(&store, &[]).await.unwrap().sealed, 3);
-        execute(&store, "DELETE FROM audit WHERE id = 2").await;
-        assert!(error_of(verify(&store, &[]).await).contains("row 3"));
+        for test in logs_of(3).await {
+            let store = test.store.clone();
+            assert_eq!(verify(&store, &[]).await.unwrap().rows, 3);
+            execute(&store, "UPDATE audit SET detail = '{\"query\":9}' WHERE id = 2").await;
+            assert!(error_of(verify(&store, &[]).await).contains("row 2"));
+            execute(&store, "UPDATE audit SET detail = '{\"query\":1}' WHERE id = 2").await;
+            assert_eq!(verify(&store, &[]).await.unwrap().sealed, 3);
+            execute(&store, "DELETE FROM audit WHERE id = 2").await;
+            assert!(error_of(verify(&store, &[]).await).contains("row 3"));
+        }
     }
 
     #[tokio::test]
     async fn a_consistently_rewritten_chain_is_detected_by_its_seals() {
-        let (_dir, store) = log_of(3).await;
-        let checkpoint = head(&store).await.unwrap();
-        // What someone with write access to the database alone can do: rewrite a row and
-        // recompute every hash after it.
-        let rows: Vec<(i64, String, String, String, String)> =
-            sqlx::query_as("SELECT id, at, actor, action, detail FROM audit ORDER BY id")
-                .fetch_all(&store.pool)
-                .await
-                .unwrap();
-        let mut previous = GENESIS.to_owned();
-        for (id, at, actor, action, detail) in rows {
-            let detail = if id == 2 {
-                "{\"query\":\"forged\"}".to_owned()
-            } else {
-                detail
-            };
-            let hash = row_hash(&previous, &at, &actor, &action, &detail);
-            sqlx::query("UPDATE audit SET detail = ?, prev_hash = ?, hash = ? WHERE id = ?")
-                .bind(&detail)
-                .bind(&previous)
-                .bind(&hash)
-                .bind(id)
-                .execute(&store.pool)
-                .await
-                .unwrap();
-            previous = hash;
+        for test in logs_of(3).await {
+            let store = test.store.clone();
+            let checkpoint = head(&store).await.unwrap();
+            // What someone with write access to the database alone can do: rewrite a row and
+            // recompute every hash after it.
+            let rows: Vec<(i64, String, String, String, String)> =
+                sqlx::query_as("SELECT id, at, actor, action, detail FROM audit ORDER BY id")
+                    .fetch_all(&store.pool)
+                    .await
+                    .unwrap();
+            let mut previous = GENESIS.to_owned();
+            for (id, at, actor, action, detail) in rows {
+                let detail = if id == 2 {
+                    "{\"query\":\"forged\"}".to_owned()
+                } else {
+                    detail
+                };
+                let hash = row_hash(&previous, &at, &actor, &action, &detail);
+                sqlx::query("UPDATE audit SET detail = $1, prev_hash = $2, hash = $3 WHERE id = $4")
+                    .bind(&detail)
+                    .bind(&previous)
+                    .bind(&hash)
+                    .bind(id)
+                    .execute(&store.pool)
+                    .await
+                    .unwrap();
+                previous = hash;
+            }
+            assert!(error_of(verify(&store, &[]).await).contains("row 2: its seal does not match"));
+            // Dropping every seal makes the rows look older than sealing: the chain alone then
+            // verifies, and a checkpoint taken before the rewrite is what catches it.
+            execute(&store, "UPDATE audit SET seal = NULL").await;
+            assert_eq!(verify(&store, &[]).await.unwrap().sealed, 0);
+            assert!(error_of(verify(&store, &[checkpoint]).await).contains("row 3 differs from the checkpoint"));
         }
-        assert!(error_of(verify(&store, &[]).await).contains("row 2: its seal does not match"));
-        // Dropping every seal makes the rows look older than sealing: the chain alone then
-        // verifies, and a checkpoint taken before the rewrite is what catches it.
-        execute(&store, "UPDATE audit SET seal = NULL").await;
-        assert_eq!(verify(&store, &[]).await.unwrap().sealed, 0);
-        assert!(error_of(verify(&store, &[checkpoint]).await).contains("row 3 differs from the checkpoint"));
     }
 
     #[tokio::test]
     async fn cutting_the_newest_rows_is_detected_by_a_checkpoint() {
-        let (dir, store) = log_of(4).await;
-        let checkpoints = dir.path().join("checkpoints.jsonl");
-        assert!(append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap());
-        assert!(
-            !append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap(),
-            "unchanged head"
-        );
-        append(&store, "bob", "search", serde_json::json!({})).await.unwrap();
-        assert!(append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap());
-        let recorded = read_checkpoints(&checkpoints).unwrap();
-        assert_eq!(recorded.len(), 2);
-        assert_eq!(verify(&store, &recorded).await.unwrap().checkpoints, 2);
+        for test in logs_of(4).await {
+            let store = test.store.clone();
+            let checkpoints = test.dir.path().join("checkpoints.jsonl");
+            assert!(append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap());
+            assert!(
+                !append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap(),
+                "unchanged head"
+            );
+            append(&store, "bob", "search", serde_json::json!({})).await.unwrap();
+            assert!(append_checkpoint(&checkpoints, &head(&store).await.unwrap()).unwrap());
+            let recorded = read_checkpoints(&checkpoints).unwrap();
+            assert_eq!(recorded.len(), 2);
+            assert_eq!(verify(&store, &recorded).await.unwrap().checkpoints, 2);
 
-        execute(&store, "DELETE FROM audit WHERE id >= 4").await;
-        let error = error_of(verify(&store, &recorded).await);
-        assert!(
-            error.contains("row 4 is gone") && error.contains("truncated"),
-            "{error}"
-        );
-        // Without the checkpoint, the shorter chain is consistent: this is what they are for.
-        assert_eq!(verify(&store, &[]).await.unwrap().rows, 3);
+            execute(&store, "DELETE FROM audit WHERE id >= 4").await;
+            let error = error_of(verify(&store, &recorded).await);
+            assert!(
+                error.contains("row 4 is gone") && error.contains("truncated"),
+                "{error}"
+            );
+            // Without the checkpoint, the shorter chain is consistent: this is what they are for.
+            assert_eq!(verify(&store, &[]).await.unwrap().rows, 3);
 
-        // New rows in place of the cut ones (the id sequence reset) do not match either.
-        execute(&store, "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit'").await;
-        append(&store, "mallory", "search", serde_json::json!({}))
-            .await
-            .unwrap();
-        assert!(error_of(verify(&store, &recorded).await).contains("differs from the checkpoint"));
+            // New rows in place of the cut ones (the id sequence reset) do not match either.
+            let reset = match store.dialect() {
+                Dialect::Sqlite => "UPDATE sqlite_sequence SET seq = 3 WHERE name = 'audit'",
+                Dialect::Postgres => "SELECT setval(pg_get_serial_sequence('audit', 'id'), 3)",
+            };
+            execute(&store, reset).await;
+            append(&store, "mallory", "search", serde_json::json!({}))
+                .await
+                .unwrap();
+            assert!(error_of(verify(&store, &recorded).await).contains("differs from the checkpoint"));
+        }
     }
 
     #[tokio::test]
     async fn rows_written_before_sealing_are_accepted_only_before_the_first_sealed_row() {
-        let (_dir, store) = log_of(3).await;
-        execute(&store, "UPDATE audit SET seal = NULL WHERE id = 1").await;
-        assert_eq!(verify(&store, &[]).await.unwrap().sealed, 2);
-        execute(&store, "UPDATE audit SET seal = NULL WHERE id = 3").await;
-        assert!(error_of(verify(&store, &[]).await).contains("row 3 has no seal"));
+        for test in logs_of(3).await {
+            let store = test.store.clone();
+            execute(&store, "UPDATE audit SET seal = NULL WHERE id = 1").await;
+            assert_eq!(verify(&store, &[]).await.unwrap().sealed, 2);
+            execute(&store, "UPDATE audit SET seal = NULL WHERE id = 3").await;
+            assert!(error_of(verify(&store, &[]).await).contains("row 3 has no seal"));
+        }
     }
 
     #[tokio::test]
     async fn another_key_does_not_verify_the_seals() {
-        let (dir, store) = log_of(2).await;
-        std::fs::remove_file(dir.path().join("audit.key")).unwrap();
-        let reopened = Store::open(&dir.path().join("db.sqlite")).await.unwrap();
-        assert!(error_of(verify(&reopened, &[]).await).contains("row 1: its seal does not match"));
-        drop(store);
+        for test in logs_of(2).await {
+            let store = test.store.clone();
+            std::fs::remove_file(test.dir.path().join("audit.key")).unwrap();
+            let reopened = test.reopen(&test.dir.path().join("audit.key")).await;
+            assert!(error_of(verify(&reopened, &[]).await).contains("row 1: its seal does not match"));
+            drop(store);
+        }
     }
 }

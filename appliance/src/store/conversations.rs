@@ -42,7 +42,7 @@ pub fn retrieval_query(question: &str, previous: Option<&str>) -> String {
 pub async fn create(store: &Store, user_id: i64, first_question: &str) -> anyhow::Result<String> {
     let id = hex::encode(rand::rng().random::<[u8; 12]>());
     let title: String = first_question.chars().take(60).collect();
-    sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)")
         .bind(&id)
         .bind(user_id)
         .bind(title.trim())
@@ -53,17 +53,19 @@ pub async fn create(store: &Store, user_id: i64, first_question: &str) -> anyhow
 
 /// Whether `user_id` owns the conversation (a stranger's id looks like a missing one).
 pub async fn owned(store: &Store, user_id: i64, id: &str) -> anyhow::Result<bool> {
-    Ok(sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND user_id = ?")
-        .bind(id)
-        .bind(user_id)
-        .fetch_optional(&store.pool)
-        .await?
-        .is_some())
+    Ok(
+        sqlx::query("SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user_id)
+            .fetch_optional(&store.pool)
+            .await?
+            .is_some(),
+    )
 }
 
 pub async fn list(store: &Store, user_id: i64) -> anyhow::Result<Vec<ConversationSummary>> {
     let rows = sqlx::query(
-        "SELECT id, title, updated_at FROM conversations WHERE user_id = ? ORDER BY updated_at DESC LIMIT 100",
+        "SELECT id, title, updated_at FROM conversations WHERE user_id = $1 ORDER BY updated_at DESC LIMIT 100",
     )
     .bind(user_id)
     .fetch_all(&store.pool)
@@ -85,8 +87,8 @@ pub async fn turns(store: &Store, user_id: i64, id: &str) -> anyhow::Result<Opti
     }
     let rows = sqlx::query(
         "SELECT messages.id, question, answer_json, messages.created_at, feedback.rating FROM messages \
-         LEFT JOIN feedback ON feedback.message_id = messages.id AND feedback.user_id = ? \
-         WHERE conversation_id = ? ORDER BY messages.id",
+         LEFT JOIN feedback ON feedback.message_id = messages.id AND feedback.user_id = $1 \
+         WHERE conversation_id = $2 ORDER BY messages.id",
     )
     .bind(user_id)
     .bind(id)
@@ -108,7 +110,7 @@ pub async fn turns(store: &Store, user_id: i64, id: &str) -> anyhow::Result<Opti
 /// The last question asked in a conversation.
 pub async fn last_question(store: &Store, id: &str) -> anyhow::Result<Option<String>> {
     Ok(
-        sqlx::query_scalar("SELECT question FROM messages WHERE conversation_id = ? ORDER BY id DESC LIMIT 1")
+        sqlx::query_scalar("SELECT question FROM messages WHERE conversation_id = $1 ORDER BY id DESC LIMIT 1")
             .bind(id)
             .fetch_optional(&store.pool)
             .await?,
@@ -117,22 +119,22 @@ pub async fn last_question(store: &Store, id: &str) -> anyhow::Result<Option<Str
 
 pub async fn delete(store: &Store, user_id: i64, id: &str) -> anyhow::Result<bool> {
     let mut transaction = store.pool.begin().await?;
-    let owned = sqlx::query("SELECT 1 FROM conversations WHERE id = ? AND user_id = ?")
+    let owned = sqlx::query("SELECT 1 FROM conversations WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user_id)
         .fetch_optional(&mut *transaction)
         .await?
         .is_some();
     if owned {
-        sqlx::query("DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = ?)")
+        sqlx::query("DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = $1)")
             .bind(id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("DELETE FROM messages WHERE conversation_id = ?")
+        sqlx::query("DELETE FROM messages WHERE conversation_id = $1")
             .bind(id)
             .execute(&mut *transaction)
             .await?;
-        sqlx::query("DELETE FROM conversations WHERE id = ?")
+        sqlx::query("DELETE FROM conversations WHERE id = $1")
             .bind(id)
             .execute(&mut *transaction)
             .await?;
@@ -154,21 +156,19 @@ pub async fn add_turn(store: &Store, id: &str, question: &str, answer: &Value) -
         })
     };
     let unsupported = count("sentences") + count("rejected");
-    let message = sqlx::query(
-        "INSERT INTO messages (conversation_id, question, answer_json, refused, unsupported) VALUES (?, ?, ?, ?, ?)",
+    let message = sqlx::query_scalar(
+        "INSERT INTO messages (conversation_id, question, answer_json, refused, unsupported) \
+         VALUES ($1, $2, $3, $4, $5) RETURNING id",
     )
     .bind(id)
     .bind(question)
     .bind(answer.to_string())
-    .bind(refused)
+    .bind(i64::from(refused))
     .bind(unsupported as i64)
-    .execute(&store.pool)
-    .await?
-    .last_insert_rowid();
-    sqlx::query("UPDATE conversations SET updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?")
-        .bind(id)
-        .execute(&store.pool)
-        .await?;
+    .fetch_one(&store.pool)
+    .await?;
+    let touch = format!("UPDATE conversations SET updated_at = {} WHERE id = $1", store.now());
+    sqlx::query(&touch).bind(id).execute(&store.pool).await?;
     Ok(message)
 }
 
@@ -177,7 +177,7 @@ pub async fn add_turn(store: &Store, id: &str, question: &str, answer: &Value) -
 pub async fn rate(store: &Store, user_id: i64, message_id: i64, rating: i64, comment: &str) -> anyhow::Result<bool> {
     let theirs = sqlx::query(
         "SELECT 1 FROM messages JOIN conversations ON conversations.id = messages.conversation_id \
-         WHERE messages.id = ? AND conversations.user_id = ?",
+         WHERE messages.id = $1 AND conversations.user_id = $2",
     )
     .bind(message_id)
     .bind(user_id)
@@ -188,7 +188,7 @@ pub async fn rate(store: &Store, user_id: i64, message_id: i64, rating: i64, com
         return Ok(false);
     }
     sqlx::query(
-        "INSERT INTO feedback (message_id, user_id, rating, comment) VALUES (?, ?, ?, ?) \
+        "INSERT INTO feedback (message_id, user_id, rating, comment) VALUES ($1, $2, $3, $4) \
          ON CONFLICT (message_id, user_id) DO UPDATE SET rating = excluded.rating, comment = excluded.comment",
     )
     .bind(message_id)
@@ -202,7 +202,7 @@ pub async fn rate(store: &Store, user_id: i64, message_id: i64, rating: i64, com
 
 /// Marks a flagged answer as reviewed; false if there is no such message.
 pub async fn mark_reviewed(store: &Store, message_id: i64) -> anyhow::Result<bool> {
-    Ok(sqlx::query("UPDATE messages SET reviewed = 1 WHERE id = ?")
+    Ok(sqlx::query("UPDATE messages SET reviewed = 1 WHERE id = $1")
         .bind(message_id)
         .execute(&store.pool)
         .await?
@@ -275,35 +275,34 @@ mod tests {
 
     #[tokio::test]
     async fn conversations_belong_to_their_user() {
-        let directory = tempfile::tempdir().unwrap();
-        let pool = crate::store::Store::open(&directory.path().join("db.sqlite"))
-            .await
-            .unwrap();
-        let alice = crate::store::users::add(&pool, "alice", "password-1", crate::acl::Role::Employee, &[])
-            .await
-            .unwrap();
-        let bob = crate::store::users::add(&pool, "bob", "password-2", crate::acl::Role::Employee, &[])
-            .await
-            .unwrap();
-        let id = create(&pool, alice.id, "食堂几点开门？").await.unwrap();
-        let answer =
-            serde_json::json!({ "answer": "十一点半。", "refused": false, "sentences": [{ "supported": false }] });
-        let message = add_turn(&pool, &id, "食堂几点开门？", &answer).await.unwrap();
-        assert_eq!(turns(&pool, alice.id, &id).await.unwrap().unwrap().len(), 1);
-        assert!(
-            turns(&pool, bob.id, &id).await.unwrap().is_none(),
-            "another user's conversation"
-        );
-        assert!(!rate(&pool, bob.id, message, -1, "").await.unwrap());
-        assert!(rate(&pool, alice.id, message, -1, "wrong time").await.unwrap());
-        assert_eq!(review_queue(&pool).await.unwrap().len(), 1);
-        assert!(mark_reviewed(&pool, message).await.unwrap());
-        assert!(
-            review_queue(&pool).await.unwrap().is_empty(),
-            "reviewed answers leave the queue"
-        );
-        assert!(!delete(&pool, bob.id, &id).await.unwrap());
-        assert!(delete(&pool, alice.id, &id).await.unwrap());
-        assert!(list(&pool, alice.id).await.unwrap().is_empty());
+        for test in crate::store::testing::stores().await {
+            let pool = test.store.clone();
+            let alice = crate::store::users::add(&pool, "alice", "password-1", crate::acl::Role::Employee, &[])
+                .await
+                .unwrap();
+            let bob = crate::store::users::add(&pool, "bob", "password-2", crate::acl::Role::Employee, &[])
+                .await
+                .unwrap();
+            let id = create(&pool, alice.id, "食堂几点开门？").await.unwrap();
+            let answer =
+                serde_json::json!({ "answer": "十一点半。", "refused": false, "sentences": [{ "supported": false }] });
+            let message = add_turn(&pool, &id, "食堂几点开门？", &answer).await.unwrap();
+            assert_eq!(turns(&pool, alice.id, &id).await.unwrap().unwrap().len(), 1);
+            assert!(
+                turns(&pool, bob.id, &id).await.unwrap().is_none(),
+                "another user's conversation"
+            );
+            assert!(!rate(&pool, bob.id, message, -1, "").await.unwrap());
+            assert!(rate(&pool, alice.id, message, -1, "wrong time").await.unwrap());
+            assert_eq!(review_queue(&pool).await.unwrap().len(), 1);
+            assert!(mark_reviewed(&pool, message).await.unwrap());
+            assert!(
+                review_queue(&pool).await.unwrap().is_empty(),
+                "reviewed answers leave the queue"
+            );
+            assert!(!delete(&pool, bob.id, &id).await.unwrap());
+            assert!(delete(&pool, alice.id, &id).await.unwrap());
+            assert!(list(&pool, alice.id).await.unwrap().is_empty());
+        }
     }
 }

@@ -7,9 +7,9 @@
 //! one transaction that holds no lock while anything slow runs.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-use super::{NOW, Store, groups_from_json};
+use super::{Store, flag, groups_from_json};
 use crate::acl::DocumentAccess;
 
 /// A document as the rest of the appliance sees it.
@@ -54,7 +54,7 @@ const DOCUMENT_COLUMNS: &str = "documents.id, documents.source, documents.title,
      documents.ocr_pages, documents.unreadable_pages, documents.size_bytes, documents.chunks, \
      documents.file_path, documents.created_at, documents.updated_at";
 
-fn document_from_row(row: &SqliteRow) -> Document {
+fn document_from_row(row: &AnyRow) -> Document {
     Document {
         id: row.get("id"),
         source: row.get("source"),
@@ -62,7 +62,7 @@ fn document_from_row(row: &SqliteRow) -> Document {
         format: row.get("format"),
         sha256: row.get("sha256"),
         version: row.get("version"),
-        access: DocumentAccess::new(groups_from_json(row.get("groups_json")), row.get("public")),
+        access: DocumentAccess::new(groups_from_json(row.get("groups_json")), flag(row, "public")),
         pages: row.get("pages"),
         ocr_pages: row.get("ocr_pages"),
         unreadable_pages: row.get("unreadable_pages"),
@@ -76,7 +76,7 @@ fn document_from_row(row: &SqliteRow) -> Document {
 
 /// One document, if it exists.
 pub async fn get(store: &Store, id: &str) -> anyhow::Result<Option<Document>> {
-    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?");
+    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
     let row = sqlx::query(&sql).bind(id).fetch_optional(&store.pool).await?;
     Ok(row.as_ref().map(document_from_row))
 }
@@ -91,14 +91,14 @@ pub async fn list(store: &Store) -> anyhow::Result<Vec<Document>> {
 /// The documents known by `source` (a path, or an upload name several groups may share),
 /// oldest first.
 pub async fn with_source(store: &Store, source: &str) -> anyhow::Result<Vec<Document>> {
-    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE source = ? ORDER BY created_at, id");
+    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE source = $1 ORDER BY created_at, id");
     let rows = sqlx::query(&sql).bind(source).fetch_all(&store.pool).await?;
     Ok(rows.iter().map(document_from_row).collect())
 }
 
 /// The documents other than `other_than` with exactly this content.
 pub async fn with_content(store: &Store, sha256: &str, other_than: Option<&str>) -> anyhow::Result<Vec<Document>> {
-    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = ? AND id != COALESCE(?, '')");
+    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE sha256 = $1 AND id != COALESCE($2, '')");
     let rows = sqlx::query(&sql)
         .bind(sha256)
         .bind(other_than)
@@ -109,7 +109,7 @@ pub async fn with_content(store: &Store, sha256: &str, other_than: Option<&str>)
 
 /// The title of a document that still exists.
 pub async fn title(store: &Store, id: &str) -> anyhow::Result<Option<String>> {
-    Ok(sqlx::query_scalar("SELECT title FROM documents WHERE id = ?")
+    Ok(sqlx::query_scalar("SELECT title FROM documents WHERE id = $1")
         .bind(id)
         .fetch_optional(&store.pool)
         .await?)
@@ -119,7 +119,7 @@ pub async fn title(store: &Store, id: &str) -> anyhow::Result<Option<String>> {
 /// so index entries written under them before their rows exist are unambiguous.
 pub async fn reserve_chunk_ids(store: &Store, count: u64) -> anyhow::Result<u64> {
     let first: i64 =
-        sqlx::query_scalar("UPDATE id_sequences SET next = next + ? WHERE name = 'chunks' RETURNING next - ?")
+        sqlx::query_scalar("UPDATE id_sequences SET next = next + $1 WHERE name = 'chunks' RETURNING next - $2")
             .bind(count as i64)
             .bind(count as i64)
             .fetch_one(&store.pool)
@@ -162,17 +162,18 @@ pub struct NewVersion {
 /// old chunk rows out, the new ones in. Returns the old chunk ids (to remove from the
 /// indexes now that nothing resolves them).
 pub async fn write_version(store: &Store, version: &NewVersion) -> anyhow::Result<Vec<u64>> {
+    let now = store.now();
     let mut transaction = store.pool.begin().await?;
     let upsert = format!(
         "INSERT INTO documents (id, source, title, format, sha256, version, groups_json, public, pages, \
          ocr_pages, unreadable_pages, size_bytes, chunks, file_path) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET source = excluded.source, \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (id) DO UPDATE SET source = excluded.source, \
          title = excluded.title, \
          format = excluded.format, sha256 = excluded.sha256, version = excluded.version, \
          groups_json = excluded.groups_json, public = excluded.public, pages = excluded.pages, \
          ocr_pages = excluded.ocr_pages, unreadable_pages = excluded.unreadable_pages, \
          size_bytes = excluded.size_bytes, chunks = excluded.chunks, file_path = excluded.file_path, \
-         updated_at = {NOW}"
+         updated_at = {now}"
     );
     sqlx::query(&upsert)
         .bind(&version.document_id)
@@ -182,7 +183,7 @@ pub async fn write_version(store: &Store, version: &NewVersion) -> anyhow::Resul
         .bind(&version.sha256)
         .bind(version.version)
         .bind(serde_json::to_string(&version.access.groups)?)
-        .bind(version.access.public)
+        .bind(i64::from(version.access.public))
         .bind(version.pages)
         .bind(version.ocr_pages)
         .bind(version.unreadable_pages)
@@ -191,26 +192,26 @@ pub async fn write_version(store: &Store, version: &NewVersion) -> anyhow::Resul
         .bind(&version.file_path)
         .execute(&mut *transaction)
         .await?;
-    let old_chunks: Vec<u64> = sqlx::query_scalar::<_, i64>("SELECT id FROM chunks WHERE document_id = ?")
+    let old_chunks: Vec<u64> = sqlx::query_scalar::<_, i64>("SELECT id FROM chunks WHERE document_id = $1")
         .bind(&version.document_id)
         .fetch_all(&mut *transaction)
         .await?
         .into_iter()
         .map(|id| id as u64)
         .collect();
-    sqlx::query("DELETE FROM chunks WHERE document_id = ?")
+    sqlx::query("DELETE FROM chunks WHERE document_id = $1")
         .bind(&version.document_id)
         .execute(&mut *transaction)
         .await?;
     for chunk in &version.chunks {
         sqlx::query(
             "INSERT INTO chunks (id, document_id, version, page, heading, span_start, span_end, text, language) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
         )
         .bind(chunk.id as i64)
         .bind(&version.document_id)
         .bind(version.version)
-        .bind(chunk.page)
+        .bind(i64::from(chunk.page))
         .bind(&chunk.heading)
         .bind(chunk.start as i64)
         .bind(chunk.end as i64)
@@ -226,15 +227,15 @@ pub async fn write_version(store: &Store, version: &NewVersion) -> anyhow::Resul
 /// Deletes a document and its chunks; returns what was deleted.
 pub async fn delete(store: &Store, id: &str) -> anyhow::Result<Option<Document>> {
     let mut transaction = store.pool.begin().await?;
-    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = ?");
+    let sql = format!("SELECT {DOCUMENT_COLUMNS} FROM documents WHERE id = $1");
     let Some(row) = sqlx::query(&sql).bind(id).fetch_optional(&mut *transaction).await? else {
         return Ok(None);
     };
-    sqlx::query("DELETE FROM chunks WHERE document_id = ?")
+    sqlx::query("DELETE FROM chunks WHERE document_id = $1")
         .bind(id)
         .execute(&mut *transaction)
         .await?;
-    sqlx::query("DELETE FROM documents WHERE id = ?")
+    sqlx::query("DELETE FROM documents WHERE id = $1")
         .bind(id)
         .execute(&mut *transaction)
         .await?;
@@ -244,10 +245,11 @@ pub async fn delete(store: &Store, id: &str) -> anyhow::Result<Option<Document>>
 
 /// Changes who may read a document; false when there is no such document.
 pub async fn set_access(store: &Store, id: &str, access: &DocumentAccess) -> anyhow::Result<bool> {
-    let sql = format!("UPDATE documents SET groups_json = ?, public = ?, updated_at = {NOW} WHERE id = ?");
+    let now = store.now();
+    let sql = format!("UPDATE documents SET groups_json = $1, public = $2, updated_at = {now} WHERE id = $3");
     let updated = sqlx::query(&sql)
         .bind(serde_json::to_string(&access.groups)?)
-        .bind(access.public)
+        .bind(i64::from(access.public))
         .bind(id)
         .execute(&store.pool)
         .await?
@@ -284,7 +286,7 @@ pub async fn indexed_chunks(store: &Store, document: Option<&str>) -> anyhow::Re
     let rows = sqlx::query(
         "SELECT chunks.id, chunks.text, chunks.heading, chunks.document_id, documents.title, documents.groups_json, \
          documents.public FROM chunks JOIN documents ON documents.id = chunks.document_id \
-         WHERE ? IS NULL OR chunks.document_id = ?",
+         WHERE $1 IS NULL OR chunks.document_id = $2",
     )
     .bind(document)
     .bind(document)
@@ -298,7 +300,7 @@ pub async fn indexed_chunks(store: &Store, document: Option<&str>) -> anyhow::Re
             title: row.get("title"),
             heading: row.get("heading"),
             text: row.get("text"),
-            access: DocumentAccess::new(groups_from_json(row.get("groups_json")), row.get("public")),
+            access: DocumentAccess::new(groups_from_json(row.get("groups_json")), flag(row, "public")),
         })
         .collect())
 }
@@ -320,7 +322,10 @@ pub async fn resolve_chunks(store: &Store, ids: &[u64]) -> anyhow::Result<Vec<Re
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    let placeholders = vec!["?"; ids.len()].join(", ");
+    let placeholders = (1..=ids.len())
+        .map(|index| format!("${index}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
         "SELECT chunks.id AS chunk_id, chunks.version AS chunk_version, chunks.page, chunks.heading, chunks.text, \
          {DOCUMENT_COLUMNS} FROM chunks JOIN documents ON documents.id = chunks.document_id \
@@ -357,11 +362,11 @@ pub struct PagePassage {
 /// The passages of one page of a document, in page order.
 pub async fn page_passages(store: &Store, id: &str, page: u32) -> anyhow::Result<Vec<PagePassage>> {
     let rows = sqlx::query(
-        "SELECT id, heading, span_start, span_end, text FROM chunks WHERE document_id = ? AND page = ? \
+        "SELECT id, heading, span_start, span_end, text FROM chunks WHERE document_id = $1 AND page = $2 \
          ORDER BY span_start",
     )
     .bind(id)
-    .bind(page)
+    .bind(i64::from(page))
     .fetch_all(&store.pool)
     .await?;
     Ok(rows
@@ -381,4 +386,91 @@ pub async fn chunk_count(store: &Store) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar("SELECT COUNT(*) FROM chunks")
         .fetch_one(&store.pool)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::stores;
+
+    fn version(id: &str, number: i64, first_chunk: u64, texts: &[&str]) -> NewVersion {
+        NewVersion {
+            document_id: id.to_owned(),
+            source: format!("/docs/{id}.md"),
+            title: format!("Title of {id}"),
+            format: "markdown".to_owned(),
+            sha256: format!("{id}-{number}"),
+            version: number,
+            access: DocumentAccess::new(vec!["finance".to_owned()], false),
+            pages: 2,
+            ocr_pages: 0,
+            unreadable_pages: 0,
+            size_bytes: 100,
+            file_path: None,
+            chunks: texts
+                .iter()
+                .enumerate()
+                .map(|(index, text)| NewChunk {
+                    id: first_chunk + index as u64,
+                    page: index as u32 + 1,
+                    heading: "Heading".to_owned(),
+                    start: 0,
+                    end: text.len(),
+                    text: (*text).to_owned(),
+                    language: "en",
+                })
+                .collect(),
+        }
+    }
+
+    #[tokio::test]
+    async fn versions_replace_their_chunks_and_deletion_removes_both() {
+        for test in stores().await {
+            let store = &test.store;
+            let first = reserve_chunk_ids(store, 2).await.unwrap();
+            let second = reserve_chunk_ids(store, 1).await.unwrap();
+            assert_eq!(second, first + 2, "reserved ranges do not overlap");
+            assert!(
+                write_version(store, &version("a", 1, first, &["one", "two"]))
+                    .await
+                    .unwrap()
+                    .is_empty()
+            );
+            let resolved = resolve_chunks(store, &[first, first + 1, 999_999]).await.unwrap();
+            assert_eq!(resolved.len(), 2, "an id without a row resolves to nothing");
+            assert!(resolved.iter().all(|chunk| chunk.document.access.groups == ["finance"]));
+            assert_eq!(page_passages(store, "a", 2).await.unwrap()[0].text, "two");
+
+            let replaced = write_version(store, &version("a", 2, second, &["three"]))
+                .await
+                .unwrap();
+            assert_eq!(replaced, vec![first, first + 1]);
+            assert!(resolve_chunks(store, &[first]).await.unwrap().is_empty());
+            let document = get(store, "a").await.unwrap().unwrap();
+            assert_eq!((document.version, document.chunks), (2, 1));
+            assert_eq!(with_content(store, "a-2", None).await.unwrap().len(), 1);
+            assert!(with_content(store, "a-2", Some("a")).await.unwrap().is_empty());
+            assert_eq!(with_source(store, "/docs/a.md").await.unwrap().len(), 1);
+
+            assert!(
+                set_access(store, "a", &DocumentAccess::new(Vec::new(), true))
+                    .await
+                    .unwrap()
+            );
+            assert!(
+                !set_access(store, "missing", &DocumentAccess::new(Vec::new(), true))
+                    .await
+                    .unwrap()
+            );
+            let chunks = indexed_chunks(store, Some("a")).await.unwrap();
+            assert_eq!(chunks.len(), 1);
+            assert!(chunks[0].access.public);
+            assert_eq!(indexed_chunks(store, None).await.unwrap().len(), 1);
+
+            assert_eq!(delete(store, "a").await.unwrap().unwrap().title, "Title of a");
+            assert!(delete(store, "a").await.unwrap().is_none());
+            assert_eq!(chunk_count(store).await.unwrap(), 0);
+            assert!(list(store).await.unwrap().is_empty());
+        }
+    }
 }

@@ -5,9 +5,9 @@ use std::fmt;
 
 use serde::Serialize;
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
+use sqlx::any::AnyRow;
 
-use super::{NOW, Store, groups_from_json};
+use super::{Dialect, Store, flag, groups_from_json};
 use crate::acl::DocumentAccess;
 
 /// Where a job is.
@@ -96,29 +96,35 @@ pub struct JobStatus {
 }
 
 pub async fn insert(store: &Store, job: &NewJob<'_>) -> anyhow::Result<i64> {
-    Ok(sqlx::query(
+    Ok(sqlx::query_scalar(
         "INSERT INTO jobs (source, name, file_path, status, groups_json, public, actor, reindex, target_document) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
     )
     .bind(job.source)
     .bind(job.name)
     .bind(job.file_path)
     .bind(job.state.as_str())
     .bind(serde_json::to_string(&job.access.groups)?)
-    .bind(job.access.public)
+    .bind(i64::from(job.access.public))
     .bind(job.actor)
-    .bind(job.reindex)
+    .bind(i64::from(job.reindex))
     .bind(job.target_document)
-    .execute(&store.pool)
-    .await?
-    .last_insert_rowid())
+    .fetch_one(&store.pool)
+    .await?)
 }
 
-/// Takes the oldest queued job, marking it as parsing in the same statement.
+/// Takes the oldest queued job, marking it as parsing in the same statement: of several
+/// workers (on several nodes) asking at once, exactly one gets each job. SQLite has one
+/// writer at a time; PostgreSQL locks the row, and the others skip it.
 pub async fn claim(store: &Store) -> anyhow::Result<Option<Job>> {
+    let now = store.now();
+    let lock = match store.dialect {
+        Dialect::Sqlite => "",
+        Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
+    };
     let sql = format!(
-        "UPDATE jobs SET status = 'parsing', updated_at = {NOW} \
-         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1) \
+        "UPDATE jobs SET status = 'parsing', updated_at = {now} \
+         WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1{lock}) \
          RETURNING id, source, file_path, name, groups_json, public, actor, reindex, target_document"
     );
     let row = sqlx::query(&sql).fetch_optional(&store.pool).await?;
@@ -127,16 +133,17 @@ pub async fn claim(store: &Store) -> anyhow::Result<Option<Job>> {
         source: row.get("source"),
         file_path: row.get("file_path"),
         name: row.get("name"),
-        access: DocumentAccess::new(groups_from_json(row.get("groups_json")), row.get("public")),
+        access: DocumentAccess::new(groups_from_json(row.get("groups_json")), flag(&row, "public")),
         actor: row.get("actor"),
-        reindex: row.get("reindex"),
+        reindex: flag(&row, "reindex"),
         target_document: row.get("target_document"),
     }))
 }
 
 /// Moves a running job on (`parsing` to `embedding`).
 pub async fn set_state(store: &Store, id: i64, state: JobState) -> anyhow::Result<()> {
-    let sql = format!("UPDATE jobs SET status = ?, updated_at = {NOW} WHERE id = ?");
+    let now = store.now();
+    let sql = format!("UPDATE jobs SET status = $1, updated_at = {now} WHERE id = $2");
     sqlx::query(&sql)
         .bind(state.as_str())
         .bind(id)
@@ -147,8 +154,9 @@ pub async fn set_state(store: &Store, id: i64, state: JobState) -> anyhow::Resul
 
 /// Marks a job done, with what became of it.
 pub async fn finish(store: &Store, id: i64, document_id: &str, detail: &str) -> anyhow::Result<()> {
+    let now = store.now();
     let sql = format!(
-        "UPDATE jobs SET status = 'indexed', error = NULL, document_id = ?, detail = ?, updated_at = {NOW} WHERE id = ?"
+        "UPDATE jobs SET status = 'indexed', error = NULL, document_id = $1, detail = $2, updated_at = {now} WHERE id = $3"
     );
     sqlx::query(&sql)
         .bind(document_id)
@@ -161,18 +169,20 @@ pub async fn finish(store: &Store, id: i64, document_id: &str, detail: &str) -> 
 
 /// Marks a job failed with the reason people will read.
 pub async fn fail(store: &Store, id: i64, error: &str) -> anyhow::Result<()> {
-    let sql = format!("UPDATE jobs SET status = 'failed', error = ?, updated_at = {NOW} WHERE id = ?");
+    let now = store.now();
+    let sql = format!("UPDATE jobs SET status = 'failed', error = $1, updated_at = {now} WHERE id = $2");
     sqlx::query(&sql).bind(error).bind(id).execute(&store.pool).await?;
     Ok(())
 }
 
 /// Puts jobs a crash or kill interrupted back on the queue; returns how many.
 pub async fn requeue_interrupted(store: &Store) -> anyhow::Result<u64> {
-    let sql = format!("UPDATE jobs SET status = 'queued', updated_at = {NOW} WHERE status IN ('parsing', 'embedding')");
+    let now = store.now();
+    let sql = format!("UPDATE jobs SET status = 'queued', updated_at = {now} WHERE status IN ('parsing', 'embedding')");
     Ok(sqlx::query(&sql).execute(&store.pool).await?.rows_affected())
 }
 
-fn status_from_row(row: &SqliteRow) -> JobStatus {
+fn status_from_row(row: &AnyRow) -> JobStatus {
     let source: String = row.get("source");
     let name: Option<String> = row.get("name");
     JobStatus {
@@ -190,9 +200,70 @@ fn status_from_row(row: &SqliteRow) -> JobStatus {
 
 /// The most recent jobs, newest first.
 pub async fn recent(store: &Store, limit: i64) -> anyhow::Result<Vec<JobStatus>> {
-    let rows = sqlx::query("SELECT * FROM jobs ORDER BY id DESC LIMIT ?")
+    let rows = sqlx::query("SELECT * FROM jobs ORDER BY id DESC LIMIT $1")
         .bind(limit)
         .fetch_all(&store.pool)
         .await?;
     Ok(rows.iter().map(status_from_row).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::testing::stores;
+
+    #[tokio::test]
+    async fn workers_on_two_connections_claim_each_job_exactly_once() {
+        for test in stores().await {
+            let access = DocumentAccess::new(Vec::new(), true);
+            let mut inserted = Vec::new();
+            for index in 0..40 {
+                let source = format!("file-{index}.txt");
+                let job = NewJob {
+                    source: &source,
+                    name: None,
+                    file_path: None,
+                    state: JobState::Queued,
+                    access: &access,
+                    actor: "editor",
+                    reindex: false,
+                    target_document: None,
+                };
+                inserted.push(insert(&test.store, &job).await.unwrap());
+            }
+            // A second pool on the same database stands for a second node.
+            let other = test.reopen(&test.dir.path().join("audit.key")).await;
+            let worker = |store: Store| async move {
+                let mut claimed = Vec::new();
+                while let Some(job) = claim(&store).await.unwrap() {
+                    claimed.push(job.id);
+                }
+                claimed
+            };
+            let workers: Vec<_> = [test.store.clone(), test.store.clone(), other.clone(), other]
+                .into_iter()
+                .map(|store| tokio::spawn(worker(store)))
+                .collect();
+            let mut claimed = Vec::new();
+            for worker in workers {
+                claimed.extend(worker.await.unwrap());
+            }
+            claimed.sort_unstable();
+            assert_eq!(
+                claimed,
+                inserted,
+                "every job claimed, none twice ({:?})",
+                test.store.dialect()
+            );
+
+            let statuses = recent(&test.store, 100).await.unwrap();
+            assert!(statuses.iter().all(|job| job.status == JobState::Parsing));
+            assert_eq!(requeue_interrupted(&test.store).await.unwrap(), 40);
+            fail(&test.store, inserted[0], "unreadable").await.unwrap();
+            finish(&test.store, inserted[1], "doc", "3 pages").await.unwrap();
+            let statuses = recent(&test.store, 100).await.unwrap();
+            assert_eq!(statuses.last().unwrap().error.as_deref(), Some("unreadable"));
+            assert_eq!(statuses[statuses.len() - 2].status, JobState::Indexed);
+        }
+    }
 }

@@ -43,7 +43,7 @@ pub fn sha256_hex(text: &str) -> String {
 /// The version in force: the newest saved one, else `default` as version 0.
 pub async fn current(store: &Store, kind: Kind, default: &str) -> anyhow::Result<SiteText> {
     let row = sqlx::query(
-        "SELECT version, text, sha256, created_by, created_at FROM site_texts WHERE kind = ? \
+        "SELECT version, text, sha256, created_by, created_at FROM site_texts WHERE kind = $1 \
          ORDER BY version DESC LIMIT 1",
     )
     .bind(kind.as_str())
@@ -73,7 +73,7 @@ pub async fn save(store: &Store, kind: Kind, text: &str, actor: &str) -> anyhow:
     let sha256 = sha256_hex(text);
     let version: i64 = sqlx::query_scalar(
         "INSERT INTO site_texts (kind, version, text, sha256, created_by, created_at) \
-         SELECT ?, COALESCE(MAX(version), 0) + 1, ?, ?, ?, ? FROM site_texts WHERE kind = ? \
+         SELECT $1, COALESCE(MAX(version), 0) + 1, $2, $3, $4, $5 FROM site_texts WHERE kind = $6 \
          RETURNING version",
     )
     .bind(kind.as_str())
@@ -111,19 +111,18 @@ mod tests {
 
     #[tokio::test]
     async fn versions_count_up_and_the_newest_is_in_force() {
-        let directory = tempfile::tempdir().unwrap();
-        let db = crate::store::Store::open(&directory.path().join("db.sqlite"))
-            .await
-            .unwrap();
-        let default = current(&db, Kind::SystemPrompt, "built in").await.unwrap();
-        assert_eq!((default.version, default.text.as_str()), (0, "built in"));
-        assert_eq!(default.sha256, sha256_hex("built in"));
-        let first = save(&db, Kind::SystemPrompt, "one", "alice").await.unwrap();
-        let second = save(&db, Kind::SystemPrompt, "two", "bob").await.unwrap();
-        let words = save(&db, Kind::DomainDictionary, "蓝港云盘", "alice").await.unwrap();
-        assert_eq!((first.version, second.version, words.version), (1, 2, 1));
-        let now = current(&db, Kind::SystemPrompt, "built in").await.unwrap();
-        assert_eq!(now, second);
+        for test in crate::store::testing::stores().await {
+            let db = test.store.clone();
+            let default = current(&db, Kind::SystemPrompt, "built in").await.unwrap();
+            assert_eq!((default.version, default.text.as_str()), (0, "built in"));
+            assert_eq!(default.sha256, sha256_hex("built in"));
+            let first = save(&db, Kind::SystemPrompt, "one", "alice").await.unwrap();
+            let second = save(&db, Kind::SystemPrompt, "two", "bob").await.unwrap();
+            let words = save(&db, Kind::DomainDictionary, "蓝港云盘", "alice").await.unwrap();
+            assert_eq!((first.version, second.version, words.version), (1, 2, 1));
+            let now = current(&db, Kind::SystemPrompt, "built in").await.unwrap();
+            assert_eq!(now, second);
+        }
     }
 
     #[test]

@@ -68,7 +68,7 @@ pub fn random_password() -> String {
         .collect()
 }
 
-fn user_from_row(row: &sqlx::sqlite::SqliteRow) -> User {
+fn user_from_row(row: &sqlx::any::AnyRow) -> User {
     let groups_json: String = row.get("groups_json");
     User {
         id: row.get("id"),
@@ -88,15 +88,16 @@ pub async fn add(store: &Store, username: &str, password: &str, role: Role, grou
     // argon2id takes tens of milliseconds of CPU: not on the async runtime.
     let owned = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&owned)).await??;
-    let id = sqlx::query("INSERT INTO users (username, password_hash, role, groups_json) VALUES (?, ?, ?, ?)")
-        .bind(username)
-        .bind(hash)
-        .bind(role.as_str())
-        .bind(serde_json::to_string(groups)?)
-        .execute(&store.pool)
-        .await
-        .with_context(|| format!("adding user {username:?} (does it exist already?)"))?
-        .last_insert_rowid();
+    let id = sqlx::query_scalar(
+        "INSERT INTO users (username, password_hash, role, groups_json) VALUES ($1, $2, $3, $4) RETURNING id",
+    )
+    .bind(username)
+    .bind(hash)
+    .bind(role.as_str())
+    .bind(serde_json::to_string(groups)?)
+    .fetch_one(&store.pool)
+    .await
+    .with_context(|| format!("adding user {username:?} (does it exist already?)"))?;
     Ok(User {
         id,
         username: username.to_owned(),
@@ -117,7 +118,7 @@ pub async fn set_password(store: &Store, username: &str, password: &str) -> anyh
     // argon2id takes tens of milliseconds of CPU: not on the async runtime.
     let owned = password.to_owned();
     let hash = tokio::task::spawn_blocking(move || hash_password(&owned)).await??;
-    let changed = sqlx::query("UPDATE users SET password_hash = ? WHERE username = ?")
+    let changed = sqlx::query("UPDATE users SET password_hash = $1 WHERE username = $2")
         .bind(hash)
         .bind(username)
         .execute(&store.pool)
@@ -126,7 +127,7 @@ pub async fn set_password(store: &Store, username: &str, password: &str) -> anyh
     if changed == 0 {
         bail!("no user named {username:?}");
     }
-    sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = ?)")
+    sqlx::query("DELETE FROM sessions WHERE user_id = (SELECT id FROM users WHERE username = $1)")
         .bind(username)
         .execute(&store.pool)
         .await?;
@@ -136,7 +137,7 @@ pub async fn set_password(store: &Store, username: &str, password: &str) -> anyh
 /// The user if `password` is right and the account is enabled.
 pub async fn authenticate(store: &Store, username: &str, password: &str) -> anyhow::Result<Option<User>> {
     let row =
-        sqlx::query("SELECT id, username, role, groups_json, disabled, password_hash FROM users WHERE username = ?")
+        sqlx::query("SELECT id, username, role, groups_json, disabled, password_hash FROM users WHERE username = $1")
             .bind(username)
             .fetch_optional(&store.pool)
             .await?;
@@ -171,10 +172,10 @@ pub async fn update(
     groups: &[String],
     disabled: bool,
 ) -> anyhow::Result<Option<User>> {
-    let changed = sqlx::query("UPDATE users SET role = ?, groups_json = ?, disabled = ? WHERE id = ?")
+    let changed = sqlx::query("UPDATE users SET role = $1, groups_json = $2, disabled = $3 WHERE id = $4")
         .bind(role.as_str())
         .bind(serde_json::to_string(groups)?)
-        .bind(disabled)
+        .bind(i64::from(disabled))
         .bind(id)
         .execute(&store.pool)
         .await?
@@ -183,12 +184,12 @@ pub async fn update(
         return Ok(None);
     }
     if disabled {
-        sqlx::query("DELETE FROM sessions WHERE user_id = ?")
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
             .bind(id)
             .execute(&store.pool)
             .await?;
     }
-    let row = sqlx::query("SELECT id, username, role, groups_json, disabled FROM users WHERE id = ?")
+    let row = sqlx::query("SELECT id, username, role, groups_json, disabled FROM users WHERE id = $1")
         .bind(id)
         .fetch_one(&store.pool)
         .await?;
@@ -201,13 +202,13 @@ const TOKEN_PREFIX: &str = "apl_";
 /// A new API token for `user`; only its hash is stored, the token is shown once.
 pub async fn create_token(store: &Store, user: &User, name: &str) -> anyhow::Result<(i64, String)> {
     let token = format!("{TOKEN_PREFIX}{}", hex::encode(rand::rng().random::<[u8; 32]>()));
-    let id = sqlx::query("INSERT INTO api_tokens (user_id, name, token_sha256) VALUES (?, ?, ?)")
-        .bind(user.id)
-        .bind(name)
-        .bind(token_digest(&token))
-        .execute(&store.pool)
-        .await?
-        .last_insert_rowid();
+    let id =
+        sqlx::query_scalar("INSERT INTO api_tokens (user_id, name, token_sha256) VALUES ($1, $2, $3) RETURNING id")
+            .bind(user.id)
+            .bind(name)
+            .bind(token_digest(&token))
+            .fetch_one(&store.pool)
+            .await?;
     Ok((id, token))
 }
 
@@ -222,7 +223,7 @@ pub struct TokenInfo {
 
 /// The user's tokens (names and dates, never the tokens).
 pub async fn list_tokens(store: &Store, user: &User) -> anyhow::Result<Vec<TokenInfo>> {
-    let rows = sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = ? ORDER BY id")
+    let rows = sqlx::query("SELECT id, name, created_at, last_used_at FROM api_tokens WHERE user_id = $1 ORDER BY id")
         .bind(user.id)
         .fetch_all(&store.pool)
         .await?;
@@ -238,7 +239,7 @@ pub async fn list_tokens(store: &Store, user: &User) -> anyhow::Result<Vec<Token
 }
 
 pub async fn delete_token(store: &Store, user: &User, id: i64) -> anyhow::Result<bool> {
-    Ok(sqlx::query("DELETE FROM api_tokens WHERE id = ? AND user_id = ?")
+    Ok(sqlx::query("DELETE FROM api_tokens WHERE id = $1 AND user_id = $2")
         .bind(id)
         .bind(user.id)
         .execute(&store.pool)
@@ -255,19 +256,18 @@ pub async fn token_user(store: &Store, token: &str) -> anyhow::Result<Option<Use
     let digest = token_digest(token);
     let row = sqlx::query(
         "SELECT users.id, username, role, groups_json, disabled FROM api_tokens \
-         JOIN users ON users.id = api_tokens.user_id WHERE token_sha256 = ?",
+         JOIN users ON users.id = api_tokens.user_id WHERE token_sha256 = $1",
     )
     .bind(&digest)
     .fetch_optional(&store.pool)
     .await?;
     let user = row.map(|row| user_from_row(&row)).filter(|user| !user.disabled);
     if user.is_some() {
-        sqlx::query(
-            "UPDATE api_tokens SET last_used_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE token_sha256 = ?",
-        )
-        .bind(&digest)
-        .execute(&store.pool)
-        .await?;
+        let touch = format!(
+            "UPDATE api_tokens SET last_used_at = {} WHERE token_sha256 = $1",
+            store.now()
+        );
+        sqlx::query(&touch).bind(&digest).execute(&store.pool).await?;
     }
     Ok(user)
 }
@@ -275,7 +275,7 @@ pub async fn token_user(store: &Store, token: &str) -> anyhow::Result<Option<Use
 /// A new session for `user`; only the token's hash is stored.
 pub async fn create_session(store: &Store, user: &User) -> anyhow::Result<String> {
     let token = hex::encode(rand::rng().random::<[u8; 32]>());
-    sqlx::query("INSERT INTO sessions (token_sha256, user_id, expires_at) VALUES (?, ?, ?)")
+    sqlx::query("INSERT INTO sessions (token_sha256, user_id, expires_at) VALUES ($1, $2, $3)")
         .bind(token_digest(&token))
         .bind(user.id)
         .bind(unix_now() + SESSION_SECONDS)
@@ -287,7 +287,7 @@ pub async fn create_session(store: &Store, user: &User) -> anyhow::Result<String
 pub async fn session_user(store: &Store, token: &str) -> anyhow::Result<Option<User>> {
     let row = sqlx::query(
         "SELECT users.id, username, role, groups_json, disabled FROM sessions \
-         JOIN users ON users.id = sessions.user_id WHERE token_sha256 = ? AND expires_at > ?",
+         JOIN users ON users.id = sessions.user_id WHERE token_sha256 = $1 AND expires_at > $2",
     )
     .bind(token_digest(token))
     .bind(unix_now())
@@ -297,7 +297,7 @@ pub async fn session_user(store: &Store, token: &str) -> anyhow::Result<Option<U
 }
 
 pub async fn end_session(store: &Store, token: &str) -> anyhow::Result<()> {
-    sqlx::query("DELETE FROM sessions WHERE token_sha256 = ?")
+    sqlx::query("DELETE FROM sessions WHERE token_sha256 = $1")
         .bind(token_digest(token))
         .execute(&store.pool)
         .await?;
@@ -310,36 +310,37 @@ mod tests {
 
     #[tokio::test]
     async fn login_and_sessions() {
-        let dir = tempfile::tempdir().unwrap();
-        let pool = crate::store::Store::open(&dir.path().join("db.sqlite")).await.unwrap();
-        assert!(add(&pool, "bob", "short", Role::Employee, &[]).await.is_err());
-        let bob = add(&pool, "bob", "correct horse", Role::Employee, &["hr".into()])
-            .await
-            .unwrap();
-        assert!(
-            add(&pool, "bob", "another password", Role::Employee, &[])
+        for test in crate::store::testing::stores().await {
+            let pool = test.store.clone();
+            assert!(add(&pool, "bob", "short", Role::Employee, &[]).await.is_err());
+            let bob = add(&pool, "bob", "correct horse", Role::Employee, &["hr".into()])
                 .await
-                .is_err(),
-            "duplicate"
-        );
-        assert_eq!(
-            authenticate(&pool, "bob", "correct horse").await.unwrap(),
-            Some(bob.clone())
-        );
-        assert_eq!(authenticate(&pool, "bob", "wrong horse!").await.unwrap(), None);
-        assert_eq!(authenticate(&pool, "nobody", "correct horse").await.unwrap(), None);
-        let token = create_session(&pool, &bob).await.unwrap();
-        assert_eq!(session_user(&pool, &token).await.unwrap(), Some(bob));
-        set_password(&pool, "bob", "battery staple").await.unwrap();
-        assert_eq!(
-            session_user(&pool, &token).await.unwrap(),
-            None,
-            "password change ends sessions"
-        );
-        let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
-            .fetch_one(&pool.pool)
-            .await
-            .unwrap();
-        assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+                .unwrap();
+            assert!(
+                add(&pool, "bob", "another password", Role::Employee, &[])
+                    .await
+                    .is_err(),
+                "duplicate"
+            );
+            assert_eq!(
+                authenticate(&pool, "bob", "correct horse").await.unwrap(),
+                Some(bob.clone())
+            );
+            assert_eq!(authenticate(&pool, "bob", "wrong horse!").await.unwrap(), None);
+            assert_eq!(authenticate(&pool, "nobody", "correct horse").await.unwrap(), None);
+            let token = create_session(&pool, &bob).await.unwrap();
+            assert_eq!(session_user(&pool, &token).await.unwrap(), Some(bob));
+            set_password(&pool, "bob", "battery staple").await.unwrap();
+            assert_eq!(
+                session_user(&pool, &token).await.unwrap(),
+                None,
+                "password change ends sessions"
+            );
+            let stored: String = sqlx::query_scalar("SELECT password_hash FROM users")
+                .fetch_one(&pool.pool)
+                .await
+                .unwrap();
+            assert!(stored.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{stored}");
+        }
     }
 }
