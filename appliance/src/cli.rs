@@ -58,6 +58,9 @@ enum Command {
     /// Measure speed at scale.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Delete audit rows and conversations older than `audit_retention_days` and
+    /// `conversation_retention_days` (the server does this every hour); prints one JSON line.
+    Purge,
 }
 
 #[derive(Debug, Subcommand)]
@@ -256,6 +259,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::User(UserCommand::Passwd { username }) => crate::commands::user_passwd(settings, &username).await,
         Command::Audit(AuditCommand::Verify(args)) => crate::commands::audit_verify(settings, &args.heads).await,
         Command::Audit(AuditCommand::Head) => crate::commands::audit_head(settings).await,
+        Command::Purge => crate::commands::purge(settings).await,
         Command::Bench(BenchCommand::Search(args)) => crate::bench::search(settings, args).await,
         Command::Bench(BenchCommand::Load(args)) => crate::loadtest::run(settings, args).await,
         Command::Parse(args) => crate::isolate::parse_command(&settings, &args.path, args.name.as_deref(), args.json),

@@ -430,6 +430,19 @@ pub async fn audit_verify(settings: Settings, heads: &[PathBuf]) -> anyhow::Resu
         "audit log intact: {} rows verified ({} sealed), {} checkpoints matched",
         verified.rows, verified.sealed, verified.checkpoints
     );
+    if verified.purged_through > 0 {
+        println!(
+            "rows up to {} were purged by retention; the chain verifies from there",
+            verified.purged_through
+        );
+    }
+    Ok(())
+}
+
+pub async fn purge(settings: Settings) -> anyhow::Result<()> {
+    let store = settings.open_store().await?;
+    let report = crate::retention::purge(&settings, &store).await?;
+    println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }
 

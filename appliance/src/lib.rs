@@ -17,6 +17,7 @@ pub mod isolate;
 pub mod loadtest;
 pub mod metrics;
 pub mod models;
+pub mod retention;
 pub mod settings;
 pub mod store;
 pub mod throttle;

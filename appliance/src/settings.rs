@@ -105,6 +105,10 @@ pub struct Settings {
     pub audit_checkpoint_file: Option<PathBuf>,
     /// Seconds between audit checkpoints (0: only at start and stop).
     pub audit_checkpoint_seconds: u64,
+    /// Days audit rows are kept (0: for ever). A purge leaves the rest verifiable.
+    pub audit_retention_days: u64,
+    /// Days a conversation is kept after its last question (0: for ever).
+    pub conversation_retention_days: u64,
     /// A PostgreSQL database (`postgres://user:password@host/db`) instead of the embedded
     /// SQLite file; several appliance nodes can share one.
     pub database_url: Option<Secret>,
@@ -218,6 +222,8 @@ impl Settings {
             audit_key_file: None,
             audit_checkpoint_file: None,
             audit_checkpoint_seconds: 300,
+            audit_retention_days: 0,
+            conversation_retention_days: 0,
             database_url: None,
             allow_public_endpoints: false,
             log_format: "text".to_owned(),
@@ -285,6 +291,8 @@ impl Settings {
             "audit_key_file" => self.audit_key_file = Some(PathBuf::from(value)),
             "audit_checkpoint_file" => self.audit_checkpoint_file = Some(PathBuf::from(value)),
             "audit_checkpoint_seconds" => self.audit_checkpoint_seconds = number(value)?,
+            "audit_retention_days" => self.audit_retention_days = number(value)?,
+            "conversation_retention_days" => self.conversation_retention_days = number(value)?,
             "database_url" => {
                 if !value.starts_with("postgres://") && !value.starts_with("postgresql://") {
                     bail!("database_url must be a postgres:// URL (SQLite is the default and needs none)");

@@ -282,7 +282,10 @@ mod tests {
     #[test]
     fn qdrant_store_conforms() {
         let Ok(url) = std::env::var("QDRANT_URL") else {
-            eprintln!("QDRANT_URL is not set: skipping the Qdrant server conformance run");
+            eprintln!(
+                "WARNING: the Qdrant server conformance run DID NOT RUN: set QDRANT_URL to a Qdrant server's gRPC \
+                 address (README, Scaling out)"
+            );
             return;
         };
         let config = QdrantConfig {

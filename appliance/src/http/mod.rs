@@ -74,6 +74,10 @@ pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<Pat
         }
     }
     let checkpoints = tokio::spawn(keep_audit_checkpoints(engine.clone()));
+    let retention = tokio::spawn(crate::retention::keep_purging(
+        engine.settings().clone(),
+        engine.store().clone(),
+    ));
     // Load the models now, not on the first question; `/readyz` answers 200 once done.
     let warming = engine.clone();
     tokio::spawn(async move {
@@ -96,6 +100,7 @@ pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<Pat
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     checkpoints.abort();
+    retention.abort();
     audit_checkpoint(&engine).await;
     tracing::info!("stopped");
     Ok(())

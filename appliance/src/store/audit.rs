@@ -30,13 +30,10 @@ pub(crate) fn now() -> String {
     format!("{}.{:03}", since_epoch.as_secs(), since_epoch.subsec_millis())
 }
 
-/// Appends one entry; appends are serialised by an immediate transaction.
-pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> anyhow::Result<()> {
-    let detail = detail.to_string();
-    let at = now();
-    let mut connection = store.pool.acquire().await?;
-    // One writer at a time, whatever the number of nodes: the lock is taken before the
-    // newest hash is read, and held until the row chained to it is committed.
+/// Begins a transaction on `connection` that holds the audit log's write lock until it ends:
+/// one writer at a time, whatever the number of nodes, so the newest hash read inside it is
+/// still the newest when the row chained to it is committed.
+async fn begin_locked(store: &Store, connection: &mut sqlx::AnyConnection) -> anyhow::Result<()> {
     match store.dialect {
         Dialect::Sqlite => {
             sqlx::query("BEGIN IMMEDIATE").execute(&mut *connection).await?;
@@ -52,6 +49,22 @@ pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> 
             }
         }
     }
+    Ok(())
+}
+
+/// Ends what [`begin_locked`] began: commits on success, rolls back on failure.
+async fn end_locked<T>(connection: &mut sqlx::AnyConnection, result: anyhow::Result<T>) -> anyhow::Result<T> {
+    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
+    sqlx::query(end).execute(&mut *connection).await?;
+    result
+}
+
+/// Appends one entry; appends are serialised by the audit log's lock.
+pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> anyhow::Result<()> {
+    let detail = detail.to_string();
+    let at = now();
+    let mut connection = store.pool.acquire().await?;
+    begin_locked(store, &mut connection).await?;
     let result = async {
         let previous: Option<String> = sqlx::query_scalar("SELECT hash FROM audit ORDER BY id DESC LIMIT 1")
             .fetch_optional(&mut *connection)
@@ -74,9 +87,71 @@ pub async fn append(store: &Store, actor: &str, action: &str, detail: Value) -> 
         anyhow::Ok(())
     }
     .await;
-    let end = if result.is_ok() { "COMMIT" } else { "ROLLBACK" };
-    sqlx::query(end).execute(&mut *connection).await?;
-    result
+    end_locked(&mut connection, result).await
+}
+
+/// What a purge removed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Purged {
+    pub rows: u64,
+    /// The last purged row: the chain now starts after it.
+    pub through_id: i64,
+}
+
+/// The seal of a purge marker: without the key, nobody can claim rows were purged.
+fn purge_seal(key: &AuditKey, through_id: i64, through_hash: &str) -> String {
+    key.seal(&format!("purge:{through_id}:{through_hash}"))
+}
+
+/// Deletes the rows written before `before` (seconds since the epoch, as rows record it),
+/// always keeping the newest row, and leaves a sealed marker with the last purged row's id
+/// and hash, from which [`verify`] checks the rest. `None` when nothing was old enough.
+pub async fn purge_before(store: &Store, before: u64) -> anyhow::Result<Option<Purged>> {
+    let mut connection = store.pool.acquire().await?;
+    begin_locked(store, &mut connection).await?;
+    let result = async {
+        let newest: Option<i64> = sqlx::query_scalar("SELECT MAX(id) FROM audit")
+            .fetch_one(&mut *connection)
+            .await?;
+        let Some(newest) = newest else {
+            return anyhow::Ok(None);
+        };
+        // `at` is `SECONDS.MILLIS` with ten-digit seconds (until the year 2286): text order
+        // is time order.
+        let through: Option<(i64, String)> =
+            sqlx::query_as("SELECT id, hash FROM audit WHERE at < $1 AND id < $2 ORDER BY id DESC LIMIT 1")
+                .bind(format!("{before}.000"))
+                .bind(newest)
+                .fetch_optional(&mut *connection)
+                .await?;
+        let Some((through_id, through_hash)) = through else {
+            return Ok(None);
+        };
+        let rows: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM audit WHERE id <= $1")
+            .bind(through_id)
+            .fetch_one(&mut *connection)
+            .await?;
+        sqlx::query(
+            "INSERT INTO audit_purges (through_id, through_hash, purged_rows, at, seal) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(through_id)
+        .bind(&through_hash)
+        .bind(rows)
+        .bind(now())
+        .bind(purge_seal(&store.audit_key, through_id, &through_hash))
+        .execute(&mut *connection)
+        .await?;
+        sqlx::query("DELETE FROM audit WHERE id <= $1")
+            .bind(through_id)
+            .execute(&mut *connection)
+            .await?;
+        Ok(Some(Purged {
+            rows: rows as u64,
+            through_id,
+        }))
+    }
+    .await;
+    end_locked(&mut connection, result).await
 }
 
 /// One audit row as the admin pages show it.
@@ -102,8 +177,8 @@ pub async fn entries(store: &Store, actor: &str, action: &str, limit: i64) -> an
     .bind(action)
     .bind(action)
     .bind(limit)
-    .fetch_all(&store.pool)
-    .await?;
+    .fetch(&store.pool);
+    let rows = collect_yielding(rows).await?;
     off_runtime(rows, |row| Entry {
         id: row.get("id"),
         at: row.get("at"),
@@ -120,9 +195,26 @@ pub async fn details_of(store: &Store, action: &str, limit: i64) -> anyhow::Resu
     let rows = sqlx::query("SELECT at, detail FROM audit WHERE action = $1 ORDER BY id DESC LIMIT $2")
         .bind(action)
         .bind(limit)
-        .fetch_all(&store.pool)
-        .await?;
+        .fetch(&store.pool);
+    let rows = collect_yielding(rows).await?;
     off_runtime(rows, |row| (row.get("at"), parse_detail(row))).await
+}
+
+/// Collects a query's rows, handing the runtime back every few rows: the `Any` driver
+/// copies each row out of the database's own on the runtime thread, which for thousands of
+/// rows with long answers would hold it for a tenth of a second.
+async fn collect_yielding(
+    mut rows: futures_util::stream::BoxStream<'_, Result<AnyRow, sqlx::Error>>,
+) -> anyhow::Result<Vec<AnyRow>> {
+    use futures_util::TryStreamExt;
+    let mut collected = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        collected.push(row);
+        if collected.len() % 64 == 0 {
+            tokio::task::yield_now().await;
+        }
+    }
+    Ok(collected)
 }
 
 /// A row's JSON detail, `null` where it is not JSON.
@@ -143,8 +235,10 @@ pub struct Verified {
     pub rows: u64,
     /// Rows carrying a seal (the others were written before sealing began).
     pub sealed: u64,
-    /// Checkpoints whose row is still there, unchanged.
+    /// Checkpoints whose row is still there, unchanged (or purged, under a sealed marker).
     pub checkpoints: usize,
+    /// The last row removed by a retention purge (0: none was).
+    pub purged_through: i64,
 }
 
 /// The chain's head now.
@@ -171,15 +265,37 @@ pub async fn head(store: &Store) -> anyhow::Result<Head> {
 /// hashing run on a blocking thread: the log grows with every search.
 pub async fn verify(store: &Store, checkpoints: &[Head]) -> anyhow::Result<Verified> {
     let rows = sqlx::query("SELECT id, at, actor, action, detail, prev_hash, hash, seal FROM audit ORDER BY id")
-        .fetch_all(&store.pool)
-        .await?;
+        .fetch(&store.pool);
+    let rows = collect_yielding(rows).await?;
+    let purge: Option<(i64, String, String)> =
+        sqlx::query_as("SELECT through_id, through_hash, seal FROM audit_purges ORDER BY through_id DESC LIMIT 1")
+            .fetch_optional(&store.pool)
+            .await?;
     let key = store.audit_key.clone();
     let checkpoints = checkpoints.to_vec();
-    tokio::task::spawn_blocking(move || verify_rows(&rows, &key, &checkpoints)).await?
+    tokio::task::spawn_blocking(move || verify_rows(&rows, &key, &checkpoints, purge)).await?
 }
 
-fn verify_rows(rows: &[AnyRow], key: &AuditKey, checkpoints: &[Head]) -> anyhow::Result<Verified> {
-    let mut previous = GENESIS.to_owned();
+/// `purge` is the newest purge marker (last purged row's id and hash, seal): the chain
+/// starts from its hash instead of the genesis hash.
+fn verify_rows(
+    rows: &[AnyRow],
+    key: &AuditKey,
+    checkpoints: &[Head],
+    purge: Option<(i64, String, String)>,
+) -> anyhow::Result<Verified> {
+    let (purged_through, mut previous) = match purge {
+        Some((through_id, through_hash, seal)) => {
+            if seal != purge_seal(key, through_id, &through_hash) {
+                bail!(
+                    "the purge marker through audit row {through_id} is not sealed by this appliance's audit key: \
+                     rows were deleted around the appliance"
+                );
+            }
+            (through_id, through_hash)
+        }
+        None => (0, GENESIS.to_owned()),
+    };
     let (mut count, mut sealed) = (0, 0);
     // Only the rows a checkpoint names are looked up again: keep just their hashes.
     let wanted: std::collections::HashSet<i64> = checkpoints.iter().map(|checkpoint| checkpoint.id).collect();
@@ -215,12 +331,18 @@ fn verify_rows(rows: &[AnyRow], key: &AuditKey, checkpoints: &[Head]) -> anyhow:
         count += 1;
     }
     for checkpoint in checkpoints {
-        super::audit_seal::check_checkpoint(key, checkpoint, hashes.get(&checkpoint.id).map(String::as_str))?;
+        // A purged row cannot be compared; its checkpoint's seal is still checked.
+        let row = match hashes.get(&checkpoint.id) {
+            None if checkpoint.id <= purged_through => Some(checkpoint.hash.as_str()),
+            row => row.map(String::as_str),
+        };
+        super::audit_seal::check_checkpoint(key, checkpoint, row)?;
     }
     Ok(Verified {
         rows: count,
         sealed,
         checkpoints: checkpoints.len(),
+        purged_through,
     })
 }
 
@@ -339,6 +461,40 @@ mod tests {
                 .await
                 .unwrap();
             assert!(error_of(verify(&store, &recorded).await).contains("differs from the checkpoint"));
+        }
+    }
+
+    #[tokio::test]
+    async fn a_purge_keeps_the_rest_verifiable_and_cuts_after_it_are_detected() {
+        for test in logs_of(5).await {
+            let store = test.store.clone();
+            let early = head(&store).await.unwrap();
+            // Everything is older than a moment in the future; the newest row stays.
+            let purged = purge_before(&store, 9_999_999_999).await.unwrap().unwrap();
+            assert_eq!(purged, Purged { rows: 4, through_id: 4 });
+            append(&store, "system", "audit.purge", serde_json::json!({}))
+                .await
+                .unwrap();
+            let verified = verify(&store, &[early]).await.unwrap();
+            assert_eq!(
+                (verified.rows, verified.purged_through, verified.checkpoints),
+                (2, 4, 1)
+            );
+            assert_eq!(purge_before(&store, 0).await.unwrap(), None, "nothing is that old");
+
+            // Rows cut right after the purged range break the chain at the marker's hash.
+            execute(&store, "DELETE FROM audit WHERE id = 5").await;
+            assert!(error_of(verify(&store, &[]).await).contains("row 6: the chain is broken"));
+        }
+        for test in logs_of(3).await {
+            let store = test.store.clone();
+            purge_before(&store, 9_999_999_999).await.unwrap().unwrap();
+            // A marker moved to cover more rows is not sealed by the key...
+            execute(&store, "UPDATE audit_purges SET through_id = 3").await;
+            assert!(error_of(verify(&store, &[]).await).contains("not sealed"));
+            // ... and without any marker the chain does not start at the genesis hash.
+            execute(&store, "DELETE FROM audit_purges").await;
+            assert!(error_of(verify(&store, &[]).await).contains("row 3: the chain is broken"));
         }
     }
 

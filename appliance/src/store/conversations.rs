@@ -143,6 +143,30 @@ pub async fn delete(store: &Store, user_id: i64, id: &str) -> anyhow::Result<boo
     Ok(owned)
 }
 
+/// Deletes the conversations (with their messages and ratings) last active before
+/// `before` (a time as `updated_at` holds it); returns how many.
+pub async fn purge_before(store: &Store, before: &str) -> anyhow::Result<u64> {
+    let mut transaction = store.pool.begin().await?;
+    sqlx::query(
+        "DELETE FROM feedback WHERE message_id IN (SELECT messages.id FROM messages JOIN conversations \
+         ON conversations.id = messages.conversation_id WHERE conversations.updated_at < $1)",
+    )
+    .bind(before)
+    .execute(&mut *transaction)
+    .await?;
+    sqlx::query("DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE updated_at < $1)")
+        .bind(before)
+        .execute(&mut *transaction)
+        .await?;
+    let purged = sqlx::query("DELETE FROM conversations WHERE updated_at < $1")
+        .bind(before)
+        .execute(&mut *transaction)
+        .await?
+        .rows_affected();
+    transaction.commit().await?;
+    Ok(purged)
+}
+
 /// Stores a turn; returns its message id.
 pub async fn add_turn(store: &Store, id: &str, question: &str, answer: &Value) -> anyhow::Result<i64> {
     let refused = answer["refused"].as_bool().unwrap_or(false);
@@ -300,9 +324,17 @@ mod tests {
                 review_queue(&pool).await.unwrap().is_empty(),
                 "reviewed answers leave the queue"
             );
+            assert_eq!(purge_before(&pool, "2000-01-01T00:00:00.000Z").await.unwrap(), 0);
             assert!(!delete(&pool, bob.id, &id).await.unwrap());
             assert!(delete(&pool, alice.id, &id).await.unwrap());
             assert!(list(&pool, alice.id).await.unwrap().is_empty());
+
+            let old = create(&pool, bob.id, "旧问题").await.unwrap();
+            let message = add_turn(&pool, &old, "旧问题", &answer).await.unwrap();
+            assert!(rate(&pool, bob.id, message, 1, "").await.unwrap());
+            assert_eq!(purge_before(&pool, "9999-01-01T00:00:00.000Z").await.unwrap(), 1);
+            assert!(list(&pool, bob.id).await.unwrap().is_empty());
+            assert!(review_queue(&pool).await.unwrap().is_empty());
         }
     }
 }
