@@ -6,7 +6,8 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = appliance::cli::Cli::parse();
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tantivy=warn".into());
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| "info,tantivy=warn,sqlx::postgres::notice=warn".into());
     // `log_format` is also a setting (validated there); logging starts before settings load.
     if std::env::var("APPLIANCE__LOG_FORMAT").is_ok_and(|format| format == "json") {
         tracing_subscriber::fmt()
