@@ -14,6 +14,10 @@
 //! newer than this binary's, or a data directory that is not empty; it ends by verifying the
 //! audit chain against the restored checkpoints.
 //!
+//! With PostgreSQL (`database_url`) the database copy is still a SQLite file, written from
+//! one repeatable-read snapshot, and a restore copies its tables into an empty PostgreSQL
+//! database: an archive moves an appliance between the two as well.
+//!
 //! The archive holds every document, password hashes and the audit key: keep it like the
 //! server itself.
 
@@ -264,19 +268,25 @@ fn write_archive(path: &Path, manifest: &Manifest, members: &[(String, PathBuf)]
 }
 
 /// Rebuilds the appliance of `archive` in the empty data directory of `settings`.
+/// With `database_url` set, the archive's tables go into that PostgreSQL database, which
+/// must hold no users, documents, conversations or audit rows yet.
 pub async fn restore(archive: &Path, settings: &Settings) -> anyhow::Result<Restored> {
-    if settings.database_url.is_some() {
-        bail!(
-            "database_url is set: an archive holds an embedded SQLite database; restore a PostgreSQL database \
-             with pg_restore (or the cluster's own backups)"
-        );
-    }
     let data_dir = &settings.data_dir;
     if std::fs::read_dir(data_dir).is_ok_and(|mut entries| entries.next().is_some()) {
         bail!(
             "{} is not empty: restore only into an empty data directory",
             data_dir.display()
         );
+    }
+    if let Some(url) = &settings.database_url {
+        // The archive's audit key is not in place yet: look with a throwaway one.
+        let scratch = tempfile::tempdir()?;
+        let store = Store::connect(&url.0, &scratch.path().join("audit.key")).await?;
+        let empty = snapshot::is_empty(&store).await?;
+        store.close().await;
+        if !empty {
+            bail!("the database at database_url is not empty: restore only into an empty database");
+        }
     }
     std::fs::create_dir_all(data_dir)?;
     let staging = data_dir.join(".restoring");
@@ -294,6 +304,13 @@ pub async fn restore(archive: &Path, settings: &Settings) -> anyhow::Result<Rest
     place(&staging, settings)?;
     let vectors = read_vectors(&staging.join(VECTORS))?;
     let store = settings.open_store().await?;
+    if settings.database_url.is_some() {
+        let copy = Store::open_with_audit_key(&staging.join(DATABASE), &settings.audit_key_path()).await?;
+        snapshot::copy_tables(&copy, &store)
+            .await
+            .context("copying the archive's tables into PostgreSQL")?;
+        copy.close().await;
+    }
     snapshot::move_file_paths(&store, &manifest.uploads_dir, &settings.uploads_dir().to_string_lossy()).await?;
     store.close().await;
 
@@ -393,12 +410,17 @@ fn unpack(archive: &Path, staging: &Path) -> anyhow::Result<Manifest> {
 
 /// Moves the unpacked files where `settings` wants them.
 fn place(staging: &Path, settings: &Settings) -> anyhow::Result<()> {
-    let moves = [
-        (DATABASE, settings.database_path()),
+    // With PostgreSQL configured, the archive's SQLite file is read from the staging
+    // directory instead.
+    let database = settings
+        .database_url
+        .is_none()
+        .then(|| (DATABASE, settings.database_path()));
+    let moves = database.into_iter().chain([
         (AUDIT_KEY, settings.audit_key_path()),
         (CHECKPOINTS, settings.audit_checkpoint_path()),
         (CONFIG, settings.data_dir.join(CONFIG)),
-    ];
+    ]);
     for (name, target) in moves {
         let source = staging.join(name);
         if !source.exists() {

@@ -1,20 +1,29 @@
 //! Backup and restore with the real binary: an archive written while the server runs (an
 //! uploaded original included) and one written after it stopped both rebuild, in an empty
 //! data directory, an appliance that finds and answers the same, with the same audit chain;
-//! a damaged archive, one of a newer format and a non-empty target are refused.
+//! a damaged archive, one of a newer format and a non-empty target are refused. An archive
+//! also moves an appliance from SQLite into PostgreSQL and back.
+
+use std::path::Path;
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
 use super::admin::{upload, wait_for_jobs};
 use super::server::{add_user, agent, login, start};
-use super::{appliance, appliance_unchecked, demo_docs, last_json_line};
+use super::{appliance, appliance_unchecked, binary, demo_docs, last_json_line, models_dir};
 
 const QUESTION: &str = "Who can read an uploaded document?";
 
 /// Search hits (document, chunk, score) and the answer with its citations: what must not
 /// change through a backup.
 fn fingerprint(data: &std::path::Path) -> (Vec<(String, u64, String)>, Value, Value) {
-    let hits = last_json_line(&appliance(data, &["search", "who may read a document", "--json"]));
+    fingerprint_of(|args| appliance(data, args))
+}
+
+/// [`fingerprint`] of the appliance that `run` runs commands of.
+fn fingerprint_of(run: impl Fn(&[&str]) -> Output) -> (Vec<(String, u64, String)>, Value, Value) {
+    let hits = last_json_line(&run(&["search", "who may read a document", "--json"]));
     let hits = hits["hits"]
         .as_array()
         .unwrap()
@@ -27,7 +36,7 @@ fn fingerprint(data: &std::path::Path) -> (Vec<(String, u64, String)>, Value, Va
             )
         })
         .collect();
-    let answer = last_json_line(&appliance(data, &["ask", QUESTION, "--json"]));
+    let answer = last_json_line(&run(&["ask", QUESTION, "--json"]));
     (hits, answer["answer"].clone(), answer["citations"].clone())
 }
 
@@ -105,6 +114,104 @@ fn a_backup_restores_the_same_appliance_and_a_damaged_one_is_refused() {
     refused(newer, "newer than this appliance");
     let output = appliance_unchecked(&source, &["restore", archive.to_str().unwrap()]);
     assert!(String::from_utf8_lossy(&output.stderr).contains("not empty"));
+}
+
+/// Runs the appliance on `data` with its database in PostgreSQL at `database`.
+fn on_postgres(data: &Path, database: &str, args: &[&str]) -> Output {
+    let output = Command::new(binary())
+        .env("APPLIANCE__DATABASE_URL", database)
+        .arg("--data-dir")
+        .arg(data)
+        .arg("--models-dir")
+        .arg(models_dir())
+        .args(args)
+        .output()
+        .expect("the appliance binary runs");
+    assert!(
+        output.status.success(),
+        "appliance {args:?} on PostgreSQL failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
+/// A new, empty database on the PostgreSQL server `APPLIANCE_TEST_POSTGRES_URL` names
+/// (`scripts/test.sh` starts one); `None`, said loudly, without one.
+fn new_postgres_database(name: &str) -> Option<String> {
+    let Ok(server) = std::env::var("APPLIANCE_TEST_POSTGRES_URL") else {
+        if std::env::var("APPLIANCE_REQUIRE_POSTGRES").is_ok_and(|value| value == "1") {
+            panic!("APPLIANCE_REQUIRE_POSTGRES=1 but APPLIANCE_TEST_POSTGRES_URL is not set");
+        }
+        eprintln!("WARNING: the PostgreSQL half of this test DID NOT RUN: set APPLIANCE_TEST_POSTGRES_URL");
+        return None;
+    };
+    let name = format!("{name}_{}", std::process::id());
+    let created = Command::new("psql")
+        .args([
+            server.as_str(),
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}"),
+            "-c",
+        ])
+        .arg(format!("CREATE DATABASE {name}"))
+        .status()
+        .expect("psql runs");
+    assert!(created.success(), "cannot create the database {name}");
+    let (base, _) = server.rsplit_once('/').expect("a database URL ends with /DATABASE");
+    Some(format!("{base}/{name}"))
+}
+
+#[test]
+fn an_archive_moves_an_appliance_from_sqlite_to_postgresql_and_back() {
+    let Some(database) = new_postgres_database("appliance_restore") else {
+        return;
+    };
+    let root = tempfile::tempdir().unwrap();
+    let source = root.path().join("sqlite");
+    appliance(
+        &source,
+        &["ingest", demo_docs().join("welcome.md").to_str().unwrap(), "--json"],
+    );
+    let before = fingerprint(&source);
+    let archive = root.path().join("sqlite.tar");
+    appliance(&source, &["backup", archive.to_str().unwrap(), "--json"]);
+
+    let postgres = root.path().join("postgres");
+    let restored = last_json_line(&on_postgres(
+        &postgres,
+        &database,
+        &["restore", archive.to_str().unwrap(), "--json"],
+    ));
+    assert!(
+        !postgres.join("appliance.sqlite").exists(),
+        "the tables went into PostgreSQL, not a local file"
+    );
+    let on_it = |args: &[&str]| on_postgres(&postgres, &database, args);
+    assert_eq!(fingerprint_of(on_it), before, "search or answer differ on PostgreSQL");
+    let head = root.path().join("head.jsonl");
+    std::fs::write(&head, format!("{}\n", restored["manifest"]["audit_head"])).unwrap();
+    on_postgres(
+        &postgres,
+        &database,
+        &["audit", "verify", "--head", head.to_str().unwrap()],
+    );
+    // A second restore into the same, no longer empty, database is refused.
+    let again = Command::new(binary())
+        .env("APPLIANCE__DATABASE_URL", &database)
+        .args(["--data-dir", root.path().join("again").to_str().unwrap(), "restore"])
+        .arg(&archive)
+        .output()
+        .unwrap();
+    assert!(String::from_utf8_lossy(&again.stderr).contains("not empty"));
+
+    // A backup of the PostgreSQL appliance restores into an embedded one.
+    let back = root.path().join("postgres.tar");
+    on_postgres(&postgres, &database, &["backup", back.to_str().unwrap(), "--json"]);
+    let sqlite = root.path().join("sqlite-again");
+    appliance(&sqlite, &["restore", back.to_str().unwrap(), "--json"]);
+    assert_eq!(fingerprint(&sqlite), before, "search or answer differ back on SQLite");
+    appliance(&sqlite, &["audit", "verify"]);
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> usize {

@@ -72,6 +72,11 @@ impl AuditKey {
         })
     }
 
+    /// Where the key is kept.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
     /// The seal of a row's hash.
     pub fn seal(&self, hash: &str) -> String {
         let mut mac = Hmac::<Sha256>::new_from_slice(&self.bytes).expect("HMAC takes keys of any length");
