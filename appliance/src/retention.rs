@@ -36,9 +36,7 @@ pub async fn purge(settings: &Settings, store: &Store) -> anyhow::Result<Report>
 async fn purge_as_of(settings: &Settings, store: &Store, now: u64) -> anyhow::Result<Report> {
     let mut report = Report::default();
     if settings.audit_retention_days > 0 {
-        let head = audit::head(store).await?;
-        let path = settings.audit_checkpoint_path();
-        tokio::task::spawn_blocking(move || audit::append_checkpoint(&path, &head)).await??;
+        audit::checkpoint(store, settings.audit_checkpoint_path()).await?;
         let before = now.saturating_sub(settings.audit_retention_days * DAY_SECONDS);
         if let Some(purged) = audit::purge_before(store, before).await? {
             report.audit_rows = purged.rows;
@@ -88,24 +86,10 @@ pub async fn keep_purging(settings: Settings, store: Store) {
 /// `seconds` since the epoch as `created_at` and `updated_at` columns write time
 /// (`2026-12-03T07:05:00.000Z`).
 pub fn iso_time(seconds: u64) -> String {
-    let days = (seconds / DAY_SECONDS) as i64;
     let of_day = seconds % DAY_SECONDS;
-    // Days since 1970-01-01 to a civil date (proleptic Gregorian), by 400-year eras.
-    let shifted = days + 719_468;
-    let era = shifted.div_euclid(146_097);
-    let day_of_era = shifted.rem_euclid(146_097);
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let month_index = (5 * day_of_year + 2) / 153;
-    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 {
-        month_index + 3
-    } else {
-        month_index - 9
-    };
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
     format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.000Z",
+        "{}T{:02}:{:02}:{:02}.000Z",
+        crate::http::stats::day_of(seconds as i64),
         of_day / 3600,
         of_day / 60 % 60,
         of_day % 60

@@ -121,21 +121,11 @@ async fn keep_audit_checkpoints(engine: Engine) {
 
 async fn audit_checkpoint(engine: &Engine) {
     let path = engine.settings().audit_checkpoint_path();
-    let head = match crate::store::audit::head(engine.store()).await {
-        Ok(head) => head,
-        Err(error) => return tracing::error!("cannot read the audit head: {error:#}"),
-    };
-    let written = tokio::task::spawn_blocking(move || {
-        crate::store::audit::append_checkpoint(&path, &head).map(|written| (written, head))
-    })
-    .await
-    .map_err(anyhow::Error::from)
-    .and_then(|result| result);
-    match written {
-        Ok((true, head)) => {
+    match crate::store::audit::checkpoint(engine.store(), path).await {
+        Ok(Some(head)) => {
             tracing::info!(target: "audit", id = head.id, hash = %head.hash, rows = head.rows, "audit checkpoint")
         }
-        Ok((false, _)) => {}
+        Ok(None) => {}
         Err(error) => tracing::error!("cannot write the audit checkpoint: {error:#}"),
     }
 }

@@ -139,7 +139,7 @@ fn question_figures(rows: &[(String, Value)], now: i64) -> (Stats, Vec<(String, 
 }
 
 /// `YYYY-MM-DD` (UTC) of a Unix time.
-fn day_of(unix_seconds: i64) -> String {
+pub(crate) fn day_of(unix_seconds: i64) -> String {
     // Civil-from-days, proleptic Gregorian calendar.
     let days = unix_seconds.div_euclid(86_400);
     let z = days + 719_468;

@@ -260,6 +260,13 @@ pub async fn head(store: &Store) -> anyhow::Result<Head> {
     })
 }
 
+/// Appends the chain's head now to the checkpoint file at `path` (off the runtime); returns
+/// it when it was written (not when the file already ends with it).
+pub async fn checkpoint(store: &Store, path: std::path::PathBuf) -> anyhow::Result<Option<Head>> {
+    let head = head(store).await?;
+    tokio::task::spawn_blocking(move || Ok(append_checkpoint(&path, &head)?.then_some(head))).await?
+}
+
 /// Checks the whole chain, every seal, and each of `checkpoints` (heads recorded earlier,
 /// outside the database): detects an edited, deleted, re-chained or cut row. Reading and
 /// hashing run on a blocking thread: the log grows with every search.

@@ -126,18 +126,7 @@ pub async fn delete(store: &Store, user_id: i64, id: &str) -> anyhow::Result<boo
         .await?
         .is_some();
     if owned {
-        sqlx::query("DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id = $1)")
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::query("DELETE FROM messages WHERE conversation_id = $1")
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
-        sqlx::query("DELETE FROM conversations WHERE id = $1")
-            .bind(id)
-            .execute(&mut *transaction)
-            .await?;
+        delete_where(&mut transaction, "id = $1", id).await?;
     }
     transaction.commit().await?;
     Ok(owned)
@@ -147,24 +136,35 @@ pub async fn delete(store: &Store, user_id: i64, id: &str) -> anyhow::Result<boo
 /// `before` (a time as `updated_at` holds it); returns how many.
 pub async fn purge_before(store: &Store, before: &str) -> anyhow::Result<u64> {
     let mut transaction = store.pool.begin().await?;
-    sqlx::query(
-        "DELETE FROM feedback WHERE message_id IN (SELECT messages.id FROM messages JOIN conversations \
-         ON conversations.id = messages.conversation_id WHERE conversations.updated_at < $1)",
-    )
-    .bind(before)
-    .execute(&mut *transaction)
-    .await?;
-    sqlx::query("DELETE FROM messages WHERE conversation_id IN (SELECT id FROM conversations WHERE updated_at < $1)")
-        .bind(before)
-        .execute(&mut *transaction)
-        .await?;
-    let purged = sqlx::query("DELETE FROM conversations WHERE updated_at < $1")
-        .bind(before)
-        .execute(&mut *transaction)
-        .await?
-        .rows_affected();
+    let purged = delete_where(&mut transaction, "updated_at < $1", before).await?;
     transaction.commit().await?;
     Ok(purged)
+}
+
+/// Deletes the conversations matching `condition` (on `conversations`, with `$1` bound to
+/// `value`), their messages and those messages' ratings; returns how many conversations.
+async fn delete_where(
+    transaction: &mut sqlx::Transaction<'_, sqlx::Any>,
+    condition: &str,
+    value: &str,
+) -> anyhow::Result<u64> {
+    let chosen = format!("SELECT id FROM conversations WHERE {condition}");
+    let statements = [
+        format!(
+            "DELETE FROM feedback WHERE message_id IN (SELECT id FROM messages WHERE conversation_id IN ({chosen}))"
+        ),
+        format!("DELETE FROM messages WHERE conversation_id IN ({chosen})"),
+        format!("DELETE FROM conversations WHERE {condition}"),
+    ];
+    let mut deleted = 0;
+    for statement in &statements {
+        deleted = sqlx::query(statement)
+            .bind(value)
+            .execute(&mut **transaction)
+            .await?
+            .rows_affected();
+    }
+    Ok(deleted)
 }
 
 /// Stores a turn; returns its message id.
