@@ -85,6 +85,14 @@ pub struct Settings {
     pub ocr_page_seconds: u64,
     /// `edge` (embedded qdrant-edge, the default) or `qdrant` (a Qdrant server or cluster).
     pub vector_store: String,
+    /// `tantivy` (an index in the data directory, the default) or `qdrant` (BM25 as sparse
+    /// vectors in the Qdrant server or cluster of `qdrant_url`, in the collection
+    /// `{qdrant_collection}_bm25`): what several appliance nodes share.
+    pub keyword_store: String,
+    /// Where uploads wait for ingest and their originals are kept (default
+    /// `DATA_DIR/uploads`). Nodes that share a database must share this directory too (a
+    /// shared volume): any node's worker may ingest an upload another node received.
+    pub uploads_dir: Option<PathBuf>,
     /// The Qdrant server's gRPC address, e.g. `http://qdrant:6334`.
     pub qdrant_url: Option<String>,
     pub qdrant_api_key: Option<Secret>,
@@ -214,6 +222,8 @@ impl Settings {
             ingest_workers: 1,
             secure_cookies: false,
             vector_store: "edge".to_owned(),
+            keyword_store: "tantivy".to_owned(),
+            uploads_dir: None,
             qdrant_url: None,
             qdrant_api_key: None,
             qdrant_collection: "chunks".to_owned(),
@@ -281,6 +291,11 @@ impl Settings {
                 "edge" | "qdrant" => self.vector_store = value.to_owned(),
                 other => bail!("vector_store must be edge or qdrant, not {other:?}"),
             },
+            "keyword_store" => match value {
+                "tantivy" | "qdrant" => self.keyword_store = value.to_owned(),
+                other => bail!("keyword_store must be tantivy or qdrant, not {other:?}"),
+            },
+            "uploads_dir" => self.uploads_dir = Some(PathBuf::from(value)),
             "qdrant_url" => self.qdrant_url = Some(value.to_owned()),
             "qdrant_api_key" => self.qdrant_api_key = Some(Secret(value.to_owned())),
             "qdrant_collection" => self.qdrant_collection = value.to_owned(),
@@ -367,7 +382,9 @@ impl Settings {
         )
     }
     pub fn uploads_dir(&self) -> PathBuf {
-        self.data_dir.join("uploads")
+        self.uploads_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("uploads"))
     }
     pub fn chunker(&self) -> ingest::chunk::ChunkerConfig {
         ingest::chunk::ChunkerConfig {

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use qdrant_client::Qdrant;
 use qdrant_client::qdrant::point_id::PointIdOptions;
+use qdrant_client::qdrant::points_selector::PointsSelectorOneOf;
 use qdrant_client::qdrant::vector_output::Vector;
 use qdrant_client::qdrant::{
     Condition, CountPointsBuilder, CreateCollectionBuilder, CreateFieldIndexCollectionBuilder, DeletePointsBuilder,
@@ -22,8 +23,8 @@ use qdrant_client::qdrant::{
 
 use crate::{Access, Error, Result, ScoredChunk, VectorPoint, VectorStore};
 
-const DOCUMENT_FIELD: &str = "document";
-const ACCESS_FIELD: &str = "access";
+pub(crate) const DOCUMENT_FIELD: &str = "document";
+pub(crate) const ACCESS_FIELD: &str = "access";
 
 /// Where and how to keep the vectors in Qdrant.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,36 +39,14 @@ pub struct QdrantConfig {
     pub replication: u32,
 }
 
-/// Vectors in a Qdrant server or cluster.
-pub struct QdrantVectorStore {
+/// A client with the runtime its requests run on, shared by the vector and keyword stores.
+pub(crate) struct Connection {
     client: Arc<Qdrant>,
     runtime: tokio::runtime::Runtime,
-    collection: String,
-    dimension: usize,
 }
 
-impl std::fmt::Debug for QdrantVectorStore {
-    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        formatter
-            .debug_struct("QdrantVectorStore")
-            .field("collection", &self.collection)
-            .field("dimension", &self.dimension)
-            .finish()
-    }
-}
-
-fn qdrant_error(error: impl std::fmt::Display) -> Error {
-    Error::VectorStore(format!("qdrant: {error}"))
-}
-
-fn document_filter(document: &str) -> Filter {
-    Filter::must([Condition::matches(DOCUMENT_FIELD, document.to_owned())])
-}
-
-impl QdrantVectorStore {
-    /// Connects and creates the collection (cosine vectors of `dimension`, keyword
-    /// indexes on the document and access fields) if it does not exist.
-    pub fn connect(config: &QdrantConfig, dimension: usize) -> Result<Self> {
+impl Connection {
+    pub(crate) fn open(config: &QdrantConfig) -> Result<Self> {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("qdrant-client")
@@ -81,39 +60,11 @@ impl QdrantVectorStore {
             let _guard = runtime.enter();
             Arc::new(builder.build().map_err(qdrant_error)?)
         };
-        let store = Self {
-            client,
-            runtime,
-            collection: config.collection.clone(),
-            dimension,
-        };
-        let (collection, shards, replication) = (config.collection.clone(), config.shards, config.replication);
-        store.run(move |client| async move {
-            if client.collection_exists(&collection).await? {
-                return Ok(());
-            }
-            client
-                .create_collection(
-                    CreateCollectionBuilder::new(&collection)
-                        .vectors_config(VectorParamsBuilder::new(dimension as u64, Distance::Cosine))
-                        .shard_number(shards)
-                        .replication_factor(replication),
-                )
-                .await?;
-            for field in [DOCUMENT_FIELD, ACCESS_FIELD] {
-                client
-                    .create_field_index(
-                        CreateFieldIndexCollectionBuilder::new(&collection, field, FieldType::Keyword).wait(true),
-                    )
-                    .await?;
-            }
-            Ok(())
-        })?;
-        Ok(store)
+        Ok(Self { client, runtime })
     }
 
-    /// Runs one request on the store's runtime and waits for its result.
-    fn run<T, F, Fut>(&self, request: F) -> Result<T>
+    /// Runs one request on the connection's runtime and waits for its result.
+    pub(crate) fn run<T, F, Fut>(&self, request: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(Arc<Qdrant>) -> Fut,
@@ -130,18 +81,181 @@ impl QdrantVectorStore {
             .map_err(qdrant_error)
     }
 
+    /// Creates `collection` with `create` unless it exists, then a keyword index on each
+    /// of `fields`.
+    pub(crate) fn ensure_collection(
+        &self,
+        collection: &str,
+        create: CreateCollectionBuilder,
+        fields: &'static [&'static str],
+    ) -> Result<()> {
+        let collection = collection.to_owned();
+        self.run(move |client| async move {
+            if client.collection_exists(&collection).await? {
+                return Ok(());
+            }
+            client.create_collection(create).await?;
+            for field in fields {
+                client
+                    .create_field_index(
+                        CreateFieldIndexCollectionBuilder::new(&collection, *field, FieldType::Keyword).wait(true),
+                    )
+                    .await?;
+            }
+            Ok(())
+        })
+    }
+
+    /// Inserts or replaces `points`, in requests of a bounded size.
+    pub(crate) fn upsert(&self, collection: &str, points: Vec<PointStruct>) -> Result<()> {
+        const BATCH: usize = 256;
+        let mut points = points.into_iter().peekable();
+        while points.peek().is_some() {
+            let batch: Vec<PointStruct> = points.by_ref().take(BATCH).collect();
+            let collection = collection.to_owned();
+            self.run(move |client| async move {
+                client
+                    .upsert_points(UpsertPointsBuilder::new(&collection, batch).wait(true))
+                    .await
+                    .map(|_| ())
+            })?;
+        }
+        Ok(())
+    }
+
+    /// Deletes the points `selector` picks (ids or a filter).
+    pub(crate) fn delete(&self, collection: &str, selector: impl Into<PointsSelectorOneOf>) -> Result<()> {
+        let (collection, selector) = (collection.to_owned(), selector.into());
+        self.run(move |client| async move {
+            client
+                .delete_points(DeletePointsBuilder::new(&collection).points(selector).wait(true))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    /// The exact number of points `filter` matches (all without one).
+    pub(crate) fn count(&self, collection: &str, filter: Option<Filter>) -> Result<u64> {
+        let mut request = CountPointsBuilder::new(collection).exact(true);
+        if let Some(filter) = filter {
+            request = request.filter(filter);
+        }
+        let response = self.run(move |client| async move { client.count(request).await })?;
+        Ok(response.result.map_or(0, |result| result.count))
+    }
+
+    /// Deletes `collection` (tests, evaluation scratch indexes).
+    pub(crate) fn drop_collection(&self, collection: &str) -> Result<()> {
+        let collection = collection.to_owned();
+        self.run(move |client| async move { client.delete_collection(&collection).await.map(|_| ()) })
+    }
+}
+
+/// Vectors in a Qdrant server or cluster.
+pub struct QdrantVectorStore {
+    connection: Connection,
+    collection: String,
+    dimension: usize,
+}
+
+impl std::fmt::Debug for QdrantVectorStore {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("QdrantVectorStore")
+            .field("collection", &self.collection)
+            .field("dimension", &self.dimension)
+            .finish()
+    }
+}
+
+pub(crate) fn qdrant_error(error: impl std::fmt::Display) -> Error {
+    Error::VectorStore(format!("qdrant: {error}"))
+}
+
+pub(crate) fn document_filter(document: &str) -> Filter {
+    Filter::must([Condition::matches(DOCUMENT_FIELD, document.to_owned())])
+}
+
+impl QdrantVectorStore {
+    /// Connects and creates the collection (cosine vectors of `dimension`, keyword
+    /// indexes on the document and access fields) if it does not exist.
+    pub fn connect(config: &QdrantConfig, dimension: usize) -> Result<Self> {
+        let connection = Connection::open(config)?;
+        connection.ensure_collection(
+            &config.collection,
+            CreateCollectionBuilder::new(&config.collection)
+                .vectors_config(VectorParamsBuilder::new(dimension as u64, Distance::Cosine))
+                .shard_number(config.shards)
+                .replication_factor(config.replication),
+            &[DOCUMENT_FIELD, ACCESS_FIELD],
+        )?;
+        Ok(Self {
+            connection,
+            collection: config.collection.clone(),
+            dimension,
+        })
+    }
+
+    fn run<T, F, Fut>(&self, request: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(Arc<Qdrant>) -> Fut,
+        Fut: Future<Output = std::result::Result<T, qdrant_client::QdrantError>> + Send + 'static,
+    {
+        self.connection.run(request)
+    }
+
     fn check_dimension(&self, vector: &[f32]) -> Result<()> {
         crate::vector::check_dimension(self.dimension, vector)
     }
 
     /// Deletes the whole collection (tests and re-indexing).
     pub fn drop_collection(&self) -> Result<()> {
-        let collection = self.collection.clone();
-        self.run(move |client| async move { client.delete_collection(&collection).await.map(|_| ()) })
+        self.connection.drop_collection(&self.collection)
     }
 }
 
-fn access_payload(access: &[String]) -> HashMap<String, Value> {
+/// Runs a nearest-neighbour `request` for the best `limit` points that `access` allows
+/// (the filter inside Qdrant's search), as scored chunks.
+pub(crate) fn query(
+    connection: &Connection,
+    request: QueryPointsBuilder,
+    limit: usize,
+    access: &Access,
+) -> Result<Vec<ScoredChunk>> {
+    let filter = match access {
+        Access::Everything => None,
+        Access::Tokens(tokens) if tokens.is_empty() => return Ok(Vec::new()),
+        Access::Tokens(tokens) => Some(Filter::must([Condition::matches(ACCESS_FIELD, tokens.clone())])),
+    };
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut request = request.limit(limit as u64);
+    if let Some(filter) = filter {
+        request = request.filter(filter);
+    }
+    let response = connection.run(move |client| async move { client.query(request).await })?;
+    Ok(response
+        .result
+        .into_iter()
+        .filter_map(|point| match point.id?.point_id_options? {
+            PointIdOptions::Num(chunk_id) => Some(ScoredChunk {
+                chunk_id,
+                score: point.score,
+            }),
+            PointIdOptions::Uuid(_) => None,
+        })
+        .collect())
+}
+
+pub(crate) fn point_ids(chunk_ids: &[u64]) -> PointsIdsList {
+    PointsIdsList {
+        ids: chunk_ids.iter().map(|id| PointId::from(*id)).collect(),
+    }
+}
+
+pub(crate) fn access_payload(access: &[String]) -> HashMap<String, Value> {
     HashMap::from([(ACCESS_FIELD.to_owned(), Value::from(access.to_vec()))])
 }
 
@@ -157,39 +271,18 @@ impl VectorStore for QdrantVectorStore {
             payload.insert(DOCUMENT_FIELD.to_owned(), Value::from(point.document));
             structs.push(PointStruct::new(point.chunk_id, point.vector, payload));
         }
-        let collection = self.collection.clone();
-        self.run(move |client| async move {
-            client
-                .upsert_points(UpsertPointsBuilder::new(&collection, structs).wait(true))
-                .await
-                .map(|_| ())
-        })
+        self.connection.upsert(&self.collection, structs)
     }
 
     fn delete_document(&self, document: &str) -> Result<()> {
-        let (collection, filter) = (self.collection.clone(), document_filter(document));
-        self.run(move |client| async move {
-            client
-                .delete_points(DeletePointsBuilder::new(&collection).points(filter).wait(true))
-                .await
-                .map(|_| ())
-        })
+        self.connection.delete(&self.collection, document_filter(document))
     }
 
     fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()> {
         if chunk_ids.is_empty() {
             return Ok(());
         }
-        let collection = self.collection.clone();
-        let ids = PointsIdsList {
-            ids: chunk_ids.iter().map(|id| PointId::from(*id)).collect(),
-        };
-        self.run(move |client| async move {
-            client
-                .delete_points(DeletePointsBuilder::new(&collection).points(ids).wait(true))
-                .await
-                .map(|_| ())
-        })
+        self.connection.delete(&self.collection, point_ids(chunk_ids))
     }
 
     fn set_document_access(&self, document: &str, access: &[String]) -> Result<()> {
@@ -212,32 +305,8 @@ impl VectorStore for QdrantVectorStore {
 
     fn search(&self, vector: &[f32], limit: usize, access: &Access) -> Result<Vec<ScoredChunk>> {
         self.check_dimension(vector)?;
-        let filter = match access {
-            Access::Everything => None,
-            Access::Tokens(tokens) if tokens.is_empty() => return Ok(Vec::new()),
-            Access::Tokens(tokens) => Some(Filter::must([Condition::matches(ACCESS_FIELD, tokens.clone())])),
-        };
-        if limit == 0 {
-            return Ok(Vec::new());
-        }
-        let mut request = QueryPointsBuilder::new(&self.collection)
-            .query(Query::new_nearest(vector.to_vec()))
-            .limit(limit as u64);
-        if let Some(filter) = filter {
-            request = request.filter(filter);
-        }
-        let response = self.run(move |client| async move { client.query(request).await })?;
-        Ok(response
-            .result
-            .into_iter()
-            .filter_map(|point| match point.id?.point_id_options? {
-                PointIdOptions::Num(chunk_id) => Some(ScoredChunk {
-                    chunk_id,
-                    score: point.score,
-                }),
-                PointIdOptions::Uuid(_) => None,
-            })
-            .collect())
+        let request = QueryPointsBuilder::new(&self.collection).query(Query::new_nearest(vector.to_vec()));
+        query(&self.connection, request, limit, access)
     }
 
     fn vectors(&self, chunk_ids: &[u64]) -> Result<Vec<(u64, Vec<f32>)>> {
@@ -265,10 +334,11 @@ impl VectorStore for QdrantVectorStore {
     }
 
     fn count(&self) -> Result<usize> {
-        let collection = self.collection.clone();
-        let response = self
-            .run(move |client| async move { client.count(CountPointsBuilder::new(&collection).exact(true)).await })?;
-        Ok(response.result.map_or(0, |result| result.count as usize))
+        Ok(self.connection.count(&self.collection, None)? as usize)
+    }
+
+    fn discard(&self) -> Result<()> {
+        self.drop_collection()
     }
 }
 

@@ -4,7 +4,7 @@
 //! words pass through it whole and are stemmed afterwards by tantivy's Snowball filter.
 //! Tokens without a letter or digit (whitespace, punctuation) are dropped.
 
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock};
 
 use jieba_rs::{Jieba, TokenizeMode};
 use tantivy::tokenizer::{Language, Stemmer, TextAnalyzer, Token, TokenStream, Tokenizer};
@@ -44,6 +44,28 @@ pub fn analyzer(extra_words: &[String]) -> TextAnalyzer {
     TextAnalyzer::builder(ChineseEnglishTokenizer::new(extra_words))
         .filter(Stemmer::new(Language::English))
         .build()
+}
+
+/// The analyzer behind a lock, for the keyword stores: they cut queries (and, for stores
+/// that analyse outside tantivy, chunks) with it, and swap it when the domain dictionary
+/// changes.
+pub struct SharedAnalyzer(Mutex<TextAnalyzer>);
+
+impl SharedAnalyzer {
+    pub fn new(extra_words: &[String]) -> Self {
+        Self(Mutex::new(analyzer(extra_words)))
+    }
+
+    /// The tokens of `text`, in order, repeats kept.
+    pub fn tokens(&self, text: &str) -> Vec<String> {
+        let mut analyzer = self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        token_texts(&mut analyzer, text)
+    }
+
+    /// Cuts with a new domain dictionary from now on.
+    pub fn replace(&self, extra_words: &[String]) {
+        *self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = analyzer(extra_words);
+    }
 }
 
 /// Tokens collected up front: jieba returns them all at once anyway.

@@ -40,6 +40,11 @@ pub trait VectorStore: Send + Sync {
     fn optimize(&self) -> Result<()> {
         Ok(())
     }
+    /// Removes the whole store from a server shared with others (evaluation runs use a
+    /// scratch one); a no-op for a store that lives in a directory removed with it.
+    fn discard(&self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// `InvalidVector` unless `vector` has `expected` dimensions.

@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::admin::{upload, wait_for_jobs};
 use super::server::{add_user, agent, login, start};
-use super::{appliance, appliance_unchecked, binary, demo_docs, last_json_line, models_dir};
+use super::{appliance, appliance_unchecked, binary, demo_docs, last_json_line, models_dir, new_postgres_database};
 
 const QUESTION: &str = "Who can read an uploaded document?";
 
@@ -133,33 +133,6 @@ fn on_postgres(data: &Path, database: &str, args: &[&str]) -> Output {
         String::from_utf8_lossy(&output.stderr)
     );
     output
-}
-
-/// A new, empty database on the PostgreSQL server `APPLIANCE_TEST_POSTGRES_URL` names
-/// (`scripts/test.sh` starts one); `None`, said loudly, without one.
-fn new_postgres_database(name: &str) -> Option<String> {
-    let Ok(server) = std::env::var("APPLIANCE_TEST_POSTGRES_URL") else {
-        if std::env::var("APPLIANCE_REQUIRE_POSTGRES").is_ok_and(|value| value == "1") {
-            panic!("APPLIANCE_REQUIRE_POSTGRES=1 but APPLIANCE_TEST_POSTGRES_URL is not set");
-        }
-        eprintln!("WARNING: the PostgreSQL half of this test DID NOT RUN: set APPLIANCE_TEST_POSTGRES_URL");
-        return None;
-    };
-    let name = format!("{name}_{}", std::process::id());
-    let created = Command::new("psql")
-        .args([
-            server.as_str(),
-            "-q",
-            "-c",
-            &format!("DROP DATABASE IF EXISTS {name}"),
-            "-c",
-        ])
-        .arg(format!("CREATE DATABASE {name}"))
-        .status()
-        .expect("psql runs");
-    assert!(created.success(), "cannot create the database {name}");
-    let (base, _) = server.rsplit_once('/').expect("a database URL ends with /DATABASE");
-    Some(format!("{base}/{name}"))
 }
 
 #[test]

@@ -14,6 +14,7 @@ mod cli;
 mod eval;
 mod lock;
 mod logs;
+mod nodes;
 mod server;
 
 use std::path::{Path, PathBuf};
@@ -89,4 +90,31 @@ pub fn last_json_line(output: &Output) -> serde_json::Value {
         .find(|line| !line.trim().is_empty())
         .unwrap_or_default();
     serde_json::from_str(line).unwrap_or_else(|error| panic!("last line is not JSON ({error}): {stdout}"))
+}
+
+/// A new, empty database on the PostgreSQL server `APPLIANCE_TEST_POSTGRES_URL` names
+/// (`scripts/test.sh` starts one); `None`, said loudly, without one.
+pub fn new_postgres_database(name: &str) -> Option<String> {
+    let Ok(server) = std::env::var("APPLIANCE_TEST_POSTGRES_URL") else {
+        if std::env::var("APPLIANCE_REQUIRE_POSTGRES").is_ok_and(|value| value == "1") {
+            panic!("APPLIANCE_REQUIRE_POSTGRES=1 but APPLIANCE_TEST_POSTGRES_URL is not set");
+        }
+        eprintln!("WARNING: the PostgreSQL half of this test DID NOT RUN: set APPLIANCE_TEST_POSTGRES_URL");
+        return None;
+    };
+    let name = format!("{name}_{}", std::process::id());
+    let created = Command::new("psql")
+        .args([
+            server.as_str(),
+            "-q",
+            "-c",
+            &format!("DROP DATABASE IF EXISTS {name}"),
+            "-c",
+        ])
+        .arg(format!("CREATE DATABASE {name}"))
+        .status()
+        .expect("psql runs");
+    assert!(created.success(), "cannot create the database {name}");
+    let (base, _) = server.rsplit_once('/').expect("a database URL ends with /DATABASE");
+    Some(format!("{base}/{name}"))
 }

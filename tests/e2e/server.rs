@@ -21,7 +21,13 @@ impl Drop for Server {
 }
 
 pub fn start(data_dir: &std::path::Path) -> Server {
+    start_with(data_dir, &[])
+}
+
+/// Starts a server on `data_dir` with `env` (settings as `APPLIANCE__` variables) added.
+pub fn start_with(data_dir: &std::path::Path, env: &[(String, String)]) -> Server {
     let mut child = Command::new(binary())
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--models-dir")
@@ -83,6 +89,17 @@ pub fn post(
         .header("Cookie", cookie)
         .send_json(body)
         .unwrap()
+}
+
+/// The final answer of an `/api/ask` event stream (its `done` event).
+pub fn final_answer(stream: &str) -> Value {
+    let done = stream
+        .split("event: done\n")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .and_then(|line| line.strip_prefix("data: "))
+        .unwrap_or_else(|| panic!("no final answer: {stream}"));
+    serde_json::from_str(done).unwrap()
 }
 
 pub fn add_user(data: &std::path::Path, name: &str, role: &str, groups: &[&str]) -> String {
@@ -191,13 +208,7 @@ fn login_search_and_streamed_answer_with_permissions() {
         "not streamed: {stream}"
     );
     assert_eq!(events.last(), Some(&"done"), "{stream}");
-    let done = stream
-        .split("event: done\n")
-        .nth(1)
-        .and_then(|rest| rest.lines().next())
-        .and_then(|line| line.strip_prefix("data: "))
-        .expect("done data");
-    let answer: Value = serde_json::from_str(done).unwrap();
+    let answer = final_answer(&stream);
     assert_eq!(answer["refused"], false, "{answer}");
     assert!(answer["answer"].as_str().unwrap().contains("HarborGuest"), "{answer}");
     assert_eq!(answer["citations"][0]["document"], "wifi.md", "{answer}");

@@ -229,7 +229,7 @@ impl Engine {
     }
 
     /// The passages an answer to `query` would be based on, and the evidence they hold:
-    /// the best passage's [`retrieval::KeywordIndex::coverage`] of the query.
+    /// the best passage's [`retrieval::KeywordStore::coverage`] of the query.
     pub async fn evidence(&self, query: &str, acl: &Acl) -> Result<(Vec<Hit>, f32)> {
         let hits = self.search(query, acl, self.settings.answer_passages).await?;
         let keyword = self.keyword.clone();
@@ -239,10 +239,9 @@ impl Engine {
             let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
             keyword
                 .coverage(&owned_query, &passages)
-                .into_iter()
-                .fold(0.0, f32::max)
+                .map(|coverage| coverage.into_iter().fold(0.0, f32::max))
         })
-        .await?;
+        .await??;
         Ok((hits, evidence))
     }
 

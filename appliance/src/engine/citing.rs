@@ -210,9 +210,9 @@ impl Engine {
         let texts: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
         let chosen = tokio::task::spawn_blocking(move || {
             let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
-            best_sentences(&keyword, &query, &passages)
+            best_sentences(keyword.as_ref(), &query, &passages)
         })
-        .await?;
+        .await??;
         answer.extractive = true;
         answer.extract_reason = Some(reason.to_owned());
         if chosen.is_empty() {
@@ -354,7 +354,11 @@ const MIN_EXTRACT_COVERAGE: f32 = 0.34;
 
 /// Up to two sentences of `passages` with the best weighted coverage of `query`, each with
 /// its passage's number, in passage order; none when no sentence covers enough.
-fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&str]) -> Vec<(usize, String)> {
+fn best_sentences(
+    keyword: &dyn retrieval::KeywordStore,
+    query: &str,
+    passages: &[&str],
+) -> retrieval::Result<Vec<(usize, String)>> {
     let candidates: Vec<(usize, String, String)> = passages
         .iter()
         .enumerate()
@@ -380,7 +384,7 @@ fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&s
         })
         .collect();
     let scored: Vec<&str> = candidates.iter().map(|(_, scored, _)| scored.as_str()).collect();
-    let scores = keyword.coverage(query, &scored);
+    let scores = keyword.coverage(query, &scored)?;
     let candidates: Vec<(usize, String)> = candidates
         .into_iter()
         .map(|(number, _, sentence)| (number, sentence))
@@ -389,7 +393,7 @@ fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&s
     order.sort_by(|left, right| scores[*right].total_cmp(&scores[*left]).then(left.cmp(right)));
     let best = order.first().map(|index| scores[*index]).unwrap_or(0.0);
     if best < MIN_EXTRACT_COVERAGE {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     // The same sentence from two copies of a document (its PDF and HTML) is taken once.
     let mut seen = std::collections::HashSet::new();
@@ -400,7 +404,7 @@ fn best_sentences(keyword: &retrieval::KeywordIndex, query: &str, passages: &[&s
         .take(2)
         .collect();
     chosen.sort();
-    chosen.into_iter().map(|index| candidates[index].clone()).collect()
+    Ok(chosen.into_iter().map(|index| candidates[index].clone()).collect())
 }
 
 /// The label an extracted answer starts with, in the question's language.

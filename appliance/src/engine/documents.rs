@@ -185,6 +185,7 @@ impl Engine {
             actor,
             reindex: true,
             target_document: Some(id),
+            claimed_by: None,
         };
         let job = jobs::insert(&self.store, &job).await?;
         crate::store::audit::append(

@@ -1,7 +1,9 @@
 //! The ingest queue: every file is a persistent job (queued, parsing, embedding, indexed or
 //! failed with its reason). The command line runs its jobs inline; the server queues
-//! uploads and runs them on a small pool of workers. A job interrupted by a crash is
-//! queued again on restart.
+//! uploads and runs them on a small pool of workers. Several nodes may share the queue:
+//! each running job names its node and beats while it runs, so a node that restarts
+//! queues again only its own interrupted jobs, and any node queues again a job whose node
+//! stopped beating for [`JOB_LEASE`].
 
 use std::path::Path;
 
@@ -14,6 +16,46 @@ use crate::store::jobs::{self, Job, JobState, JobStatus, NewJob};
 
 pub(super) fn new_document_id() -> String {
     hex::encode(rand::rng().random::<[u8; 8]>())
+}
+
+/// How often a running job's heartbeat is written.
+const HEARTBEAT: std::time::Duration = std::time::Duration::from_secs(30);
+/// How long a running job may go without a heartbeat before another node takes it over.
+pub const JOB_LEASE: std::time::Duration = std::time::Duration::from_secs(600);
+
+/// This node's name in the job queue: kept in the data directory (`node-id`), so a
+/// restarted node knows its own interrupted jobs. A data directory that cannot hold it
+/// gets a name for this process only (its interrupted jobs wait for the lease instead).
+pub(super) fn node_id(data_dir: &Path) -> String {
+    let path = data_dir.join("node-id");
+    if let Ok(id) = std::fs::read_to_string(&path)
+        && !id.trim().is_empty()
+    {
+        return id.trim().to_owned();
+    }
+    let id = hex::encode(rand::rng().random::<[u8; 8]>());
+    if let Err(error) = std::fs::create_dir_all(data_dir).and_then(|()| std::fs::write(&path, &id)) {
+        tracing::warn!("cannot keep the node id in {}: {error}", path.display());
+    }
+    id
+}
+
+/// Stops a background task when dropped (a job's heartbeat ends with the job, even when it
+/// panics).
+struct StopOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for StopOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Timestamps before this are stale heartbeats (in the stored format).
+fn stale_before() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    crate::retention::iso_time(now.saturating_sub(JOB_LEASE).as_secs())
 }
 
 /// A path as jobs and documents record it.
@@ -76,6 +118,7 @@ impl Engine {
             actor: &options.actor,
             reindex: false,
             target_document,
+            claimed_by: (state != JobState::Queued).then_some(&*self.node),
         };
         Ok(jobs::insert(&self.store, &job).await?)
     }
@@ -95,7 +138,7 @@ impl Engine {
             let engine = self.clone();
             tokio::spawn(async move {
                 loop {
-                    match jobs::claim(&engine.store).await {
+                    match jobs::claim(&engine.store, &engine.node).await {
                         Ok(Some(job)) => {
                             let bytes = job_bytes(&job).await;
                             let name = job.name.clone().unwrap_or_else(|| job.source.clone());
@@ -108,6 +151,9 @@ impl Engine {
                             }
                         }
                         Ok(None) => {
+                            if let Err(error) = engine.requeue_interrupted().await {
+                                tracing::warn!("looking for abandoned ingest jobs: {error:#}");
+                            }
                             let _ =
                                 tokio::time::timeout(std::time::Duration::from_secs(5), engine.jobs_queued.notified())
                                     .await;
@@ -122,9 +168,10 @@ impl Engine {
         }
     }
 
-    /// Puts jobs a crash or kill interrupted back on the queue (server start).
+    /// Puts back on the queue the jobs a crash or kill of this node interrupted, and those
+    /// of other nodes that stopped beating (server start, and idle workers).
     pub async fn requeue_interrupted(&self) -> Result<u64> {
-        let requeued = jobs::requeue_interrupted(&self.store).await?;
+        let requeued = jobs::requeue_interrupted(&self.store, &self.node, &stale_before()).await?;
         if requeued > 0 {
             tracing::info!(requeued, "interrupted ingest jobs queued again");
             self.jobs_queued.notify_waiters();
@@ -136,9 +183,9 @@ impl Engine {
     /// job (the command line). Indexes are written per document, so a half-written
     /// document is replaced whole.
     pub async fn resume_jobs(&self) -> Result<Vec<(String, Result<IngestOutcome>)>> {
-        jobs::requeue_interrupted(&self.store).await?;
+        jobs::requeue_interrupted(&self.store, &self.node, &stale_before()).await?;
         let mut resumed = Vec::new();
-        while let Some(job) = jobs::claim(&self.store).await? {
+        while let Some(job) = jobs::claim(&self.store, &self.node).await? {
             tracing::info!(job = job.id, source = job.source, "resuming interrupted ingest");
             let bytes = job_bytes(&job).await;
             let source = job.name.clone().unwrap_or_else(|| job.source.clone());
@@ -155,6 +202,15 @@ impl Engine {
 
     /// Runs a claimed job and records its outcome on the job row.
     pub(super) async fn run_job(&self, job: Job, bytes: anyhow::Result<Vec<u8>>) -> Result<IngestOutcome> {
+        let (store, id) = (self.store.clone(), job.id);
+        let _heartbeat = StopOnDrop(tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(HEARTBEAT).await;
+                if let Err(error) = jobs::touch(&store, id).await {
+                    tracing::warn!(job = id, "writing the job's heartbeat: {error:#}");
+                }
+            }
+        }));
         let result = match bytes {
             Ok(bytes) => self.ingest_job(&job, bytes).await,
             Err(error) => Err(error.into()),

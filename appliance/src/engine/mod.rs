@@ -27,7 +27,9 @@ use std::sync::Arc;
 use anyhow::Context;
 use llm::e5::E5Options;
 use llm::prompt::DEFAULT_SYSTEM_PROMPT;
-use retrieval::{EdgeVectorStore, KeywordIndex, QdrantConfig, QdrantVectorStore, VectorStore};
+use retrieval::{
+    EdgeVectorStore, KeywordIndex, KeywordStore, QdrantConfig, QdrantKeywordStore, QdrantVectorStore, VectorStore,
+};
 
 pub use answer::{Answer, AnswerEvent, Citation};
 pub use documents::QueuedUpload;
@@ -47,7 +49,7 @@ use crate::{Error, Result};
 pub struct Parts {
     pub settings: Settings,
     pub store: Store,
-    pub keyword: KeywordIndex,
+    pub keyword: Arc<dyn KeywordStore>,
     pub vectors: Arc<dyn VectorStore>,
     pub models: Models,
 }
@@ -57,13 +59,15 @@ pub struct Parts {
 pub struct Engine {
     settings: Arc<Settings>,
     store: Store,
-    keyword: Arc<KeywordIndex>,
+    keyword: Arc<dyn KeywordStore>,
     vectors: Arc<dyn VectorStore>,
     models: Arc<Models>,
     /// Parse untrusted files in a limited child process (`None`: in this process).
     child_parser: Option<crate::isolate::ChildParser>,
     /// Wakes the ingest workers when a job is queued.
     jobs_queued: Arc<tokio::sync::Notify>,
+    /// This node's name in the shared job queue.
+    node: Arc<str>,
 }
 
 /// How a command opens a data directory.
@@ -78,14 +82,16 @@ pub enum OpenMode {
 impl Engine {
     /// An engine over the given parts.
     pub fn from_parts(parts: Parts) -> Self {
+        let node = jobs::node_id(&parts.settings.data_dir).into();
         Self {
             settings: Arc::new(parts.settings),
             store: parts.store,
-            keyword: Arc::new(parts.keyword),
+            keyword: parts.keyword,
             vectors: parts.vectors,
             models: Arc::new(parts.models),
             child_parser: None,
             jobs_queued: Arc::new(tokio::sync::Notify::new()),
+            node,
         }
     }
 
@@ -105,31 +111,37 @@ impl Engine {
         let store = settings.open_store().await?;
         let keyword_dir = settings.keyword_dir();
         let vector_dir = settings.vector_dir();
-        let qdrant = match settings.vector_store.as_str() {
-            "qdrant" => Some(QdrantConfig {
+        let qdrant_config = || -> anyhow::Result<QdrantConfig> {
+            Ok(QdrantConfig {
                 url: settings
                     .qdrant_url
                     .clone()
-                    .context("vector_store is qdrant but qdrant_url is not set")?,
+                    .context("vector_store or keyword_store is qdrant but qdrant_url is not set")?,
                 api_key: settings.qdrant_api_key.as_ref().map(|key| key.0.clone()),
                 collection: settings.qdrant_collection.clone(),
                 shards: settings.qdrant_shards,
                 replication: settings.qdrant_replication,
-            }),
-            _ => None,
+            })
         };
+        let qdrant = (settings.vector_store == "qdrant").then(qdrant_config).transpose()?;
+        let qdrant_keywords = (settings.keyword_store == "qdrant").then(qdrant_config).transpose()?;
         let dictionary = crate::store::site_texts::current(&store, Kind::DomainDictionary, "").await?;
         let words = crate::store::site_texts::dictionary_words(&dictionary.text);
         let data_dir = settings.data_dir.display().to_string();
         let (keyword, vectors) = tokio::task::spawn_blocking(move || -> Result<_> {
-            let keyword = match mode {
-                OpenMode::Write => match KeywordIndex::open(&keyword_dir, &words) {
+            let keyword: Arc<dyn KeywordStore> = match (qdrant_keywords, mode) {
+                (Some(config), _) => Arc::new(
+                    QdrantKeywordStore::connect(&config, &words)
+                        .with_context(|| format!("connecting to Qdrant at {} for keyword search", config.url))?,
+                ),
+                (None, OpenMode::Write) => match KeywordIndex::open(&keyword_dir, &words) {
                     Err(retrieval::Error::Locked) => return Err(Error::DataDirectoryBusy(data_dir)),
-                    other => other.context("opening the keyword index")?,
+                    other => Arc::new(other.context("opening the keyword index")?),
                 },
-                OpenMode::ReadOnly => {
-                    KeywordIndex::open_read_only(&keyword_dir, &words).context("opening the keyword index read-only")?
-                }
+                (None, OpenMode::ReadOnly) => Arc::new(
+                    KeywordIndex::open_read_only(&keyword_dir, &words)
+                        .context("opening the keyword index read-only")?,
+                ),
             };
             let read_only = mode == OpenMode::ReadOnly;
             let vectors: Arc<dyn VectorStore> = match qdrant {
@@ -215,8 +227,18 @@ impl Engine {
     }
 
     /// Chunks in the keyword index.
-    pub fn indexed_chunks(&self) -> u64 {
-        self.keyword.count()
+    pub async fn indexed_chunks(&self) -> Result<u64> {
+        let keyword = self.keyword.clone();
+        Ok(tokio::task::spawn_blocking(move || keyword.count()).await??)
+    }
+
+    /// Removes this engine's indexes from a Qdrant server shared with others (evaluation
+    /// runs index into scratch collections); indexes in the data directory go with it.
+    /// Blocks on the network: for the end of a command, not for a request.
+    pub fn discard_shared_indexes(&self) -> Result<()> {
+        self.keyword.discard()?;
+        self.vectors.discard()?;
+        Ok(())
     }
 
     /// The system prompt in force (the built-in one until an admin saves another).

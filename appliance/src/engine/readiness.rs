@@ -47,11 +47,12 @@ impl Engine {
             .await
             .map(|count| format!("{count} documents"));
         checks.push(outcome("database", true, database));
-        checks.push(outcome(
-            "keyword_index",
-            true,
-            Ok(format!("{} chunks", self.keyword.count())),
-        ));
+        let keyword = self.keyword.clone();
+        let counted = tokio::task::spawn_blocking(move || keyword.count())
+            .await
+            .map_err(anyhow::Error::from)
+            .and_then(|count| Ok(format!("{} chunks", count?)));
+        checks.push(outcome("keyword_index", true, counted));
         let vectors = self.vectors.clone();
         let counted = tokio::task::spawn_blocking(move || vectors.count())
             .await

@@ -206,7 +206,8 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
     }
 
     let rows: Vec<&CorpusRow> = corpus.iter().collect();
-    let indexed = index_corpus(&settings, &args.set, &rows).await?;
+    let dense = args.mode != Mode::Bm25 || !args.sweep.is_empty();
+    let indexed = index_corpus(&settings, &args.set, &rows, dense).await?;
     let (engine, cached_before, index_seconds) = (&indexed.engine, indexed.cached_before, indexed.index_seconds);
 
     let scores = score_queries(engine, &judged, &qrels, &args).await?;
@@ -218,6 +219,8 @@ pub async fn retrieval(settings: Settings, args: RetrievalArgs) -> anyhow::Resul
     };
     let mut report = json!({
         "mode": mode,
+        "keyword_store": settings.keyword_store,
+        "vector_store": settings.vector_store,
         "queries": judged.len(),
         "documents": corpus.len(),
         "index_seconds": index_seconds,
@@ -321,12 +324,19 @@ struct IndexedCorpus {
     engine: Engine,
     cached_before: usize,
     index_seconds: f64,
-    _scratch: RemoveOnDrop,
+    _scratch: Scratch,
 }
 
 /// Indexes `corpus` (rows of the set's corpus file) in a scratch directory, with
-/// passage vectors cached per corpus file, model and chunking outside it.
-async fn index_corpus(settings: &Settings, set: &EvalSet, corpus: &[&CorpusRow]) -> anyhow::Result<IndexedCorpus> {
+/// passage vectors cached per corpus file, model and chunking outside it. Without `dense`
+/// (a keyword-only evaluation) no passage is embedded: chunks are cut as always, with
+/// placeholder vectors no search reads.
+async fn index_corpus(
+    settings: &Settings,
+    set: &EvalSet,
+    corpus: &[&CorpusRow],
+    dense: bool,
+) -> anyhow::Result<IndexedCorpus> {
     let (corpus_path, cache_dir, quiet) = (&set.corpus, set.cache_dir.clone(), set.json);
     let corpus_sha = hex::encode(Sha256::digest(std::fs::read(corpus_path)?));
     let cache_path = cache_dir
@@ -337,25 +347,25 @@ async fn index_corpus(settings: &Settings, set: &EvalSet, corpus: &[&CorpusRow])
             settings.chunk_max_tokens,
             settings.chunk_overlap_tokens
         ));
-    let scratch = std::env::temp_dir().join(format!("appliance-eval-{}", std::process::id()));
-    let cleanup = RemoveOnDrop(scratch.clone());
-    let eval_settings = Settings {
-        data_dir: scratch,
-        ..settings.clone()
-    };
-    let engine = Engine::open(eval_settings).await?;
+    let (mut scratch, eval_settings) = Scratch::new(settings, "eval");
+    let engine = scratch.open(eval_settings).await?;
     let models = engine.models().clone();
-    let cache = tokio::task::spawn_blocking(move || -> anyhow::Result<Arc<CachingEmbedder>> {
+    let cache = tokio::task::spawn_blocking(move || -> anyhow::Result<Option<Arc<CachingEmbedder>>> {
+        if !dense {
+            models.install_embedder(Arc::new(KeywordsOnly(models.embedder()?)));
+            return Ok(None);
+        }
         let cache = Arc::new(CachingEmbedder::open(models.embedder()?, &cache_path)?);
         models.install_embedder(cache.clone());
-        Ok(cache)
+        Ok(Some(cache))
     })
     .await??;
+    let save = || cache.as_ref().map_or(Ok(()), |cache| cache.save());
     let options = IngestOptions {
         access: DocumentAccess::new(Vec::new(), true),
         actor: "eval".to_owned(),
     };
-    let cached_before = cache.len();
+    let cached_before = cache.as_ref().map_or(0, |cache| cache.len());
     let index_started = Instant::now();
     for (number, row) in corpus.iter().enumerate() {
         let body = format!("{}\n\n{}", row.title, row.text).into_bytes();
@@ -366,19 +376,19 @@ async fn index_corpus(settings: &Settings, set: &EvalSet, corpus: &[&CorpusRow])
             .await
             .with_context(|| format!("indexing corpus document {}", row.id))?;
         if (number + 1) % 200 == 0 {
-            cache.save()?; // an interrupted evaluation keeps what it embedded
+            save()?; // an interrupted evaluation keeps what it embedded
         }
         if !quiet && (number + 1) % 100 == 0 {
             eprintln!("indexed {}/{} documents", number + 1, corpus.len());
         }
     }
     engine.optimize().await?;
-    cache.save()?;
+    save()?;
     Ok(IndexedCorpus {
         engine,
         cached_before,
         index_seconds: index_started.elapsed().as_secs_f64(),
-        _scratch: cleanup,
+        _scratch: scratch,
     })
 }
 
@@ -404,7 +414,7 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
         .iter()
         .filter(|row| !args.drop_gold || !gold_documents.contains(row.id.as_str()))
         .collect();
-    let indexed = index_corpus(&settings, &args.set, &kept).await?;
+    let indexed = index_corpus(&settings, &args.set, &kept, true).await?;
     let engine = &indexed.engine;
     if args.calibrate {
         return calibrate(engine, &judged, &args, kept.len()).await;
@@ -480,11 +490,75 @@ pub async fn answers(settings: Settings, args: AnswersArgs) -> anyhow::Result<()
     Ok(())
 }
 
-struct RemoveOnDrop(PathBuf);
+/// The embedder of a keyword-only evaluation: the real one's tokenizer (so chunks are cut
+/// exactly as usual) and one placeholder vector for every passage, which a keyword search
+/// never reads; asked to embed a query, it panics (a bug: bm25 mode embeds none).
+struct KeywordsOnly(Arc<dyn llm::Embedder>);
 
-impl Drop for RemoveOnDrop {
+impl llm::Embedder for KeywordsOnly {
+    fn dimension(&self) -> usize {
+        self.0.dimension()
+    }
+    fn embed_passages(&self, texts: &[&str]) -> llm::Result<Vec<Vec<f32>>> {
+        let mut placeholder = vec![0.0; self.dimension()];
+        placeholder[0] = 1.0;
+        Ok(vec![placeholder; texts.len()])
+    }
+    fn embed_query(&self, _: &str) -> llm::Result<Vec<f32>> {
+        panic!("a keyword-only evaluation embeds no query: its mode is bm25");
+    }
+    fn count_tokens(&self, text: &str) -> usize {
+        self.0.count_tokens(text)
+    }
+    fn max_tokens(&self) -> usize {
+        self.0.max_tokens()
+    }
+    fn model_id(&self) -> &str {
+        self.0.model_id()
+    }
+}
+
+/// What an evaluation indexes into, removed when it ends: a data directory and, when the
+/// indexes live on a Qdrant server, collections of its own there (never the appliance's).
+struct Scratch {
+    directory: PathBuf,
+    engine: Option<Engine>,
+}
+
+impl Scratch {
+    /// A scratch place named `name`, and `settings` pointed at it.
+    fn new(settings: &Settings, name: &str) -> (Self, Settings) {
+        let directory = std::env::temp_dir().join(format!("appliance-{name}-{}", std::process::id()));
+        let settings = Settings {
+            data_dir: directory.clone(),
+            qdrant_collection: format!("appliance_{name}_{}", std::process::id()),
+            ..settings.clone()
+        };
+        (
+            Self {
+                directory,
+                engine: None,
+            },
+            settings,
+        )
+    }
+
+    /// Opens the engine over the scratch settings; its shared indexes go on drop.
+    async fn open(&mut self, settings: Settings) -> anyhow::Result<Engine> {
+        let engine = Engine::open(settings).await?;
+        self.engine = Some(engine.clone());
+        Ok(engine)
+    }
+}
+
+impl Drop for Scratch {
     fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
+        if let Some(engine) = self.engine.take()
+            && let Err(error) = engine.discard_shared_indexes()
+        {
+            eprintln!("warning: the evaluation's Qdrant collections were not removed: {error:#}");
+        }
+        let _ = std::fs::remove_dir_all(&self.directory);
     }
 }
 

@@ -23,7 +23,7 @@ use clap::Args;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{RemoveOnDrop, contains_gold, percentile, read_jsonl};
+use super::{Scratch, contains_gold, percentile, read_jsonl};
 use crate::acl::{Acl, DocumentAccess};
 use crate::engine::{Answer, Engine, IngestOptions};
 use crate::settings::Settings;
@@ -197,13 +197,8 @@ pub async fn trust(settings: Settings, args: TrustArgs) -> anyhow::Result<()> {
     if questions.is_empty() {
         bail!("no questions in {}", args.questions.display());
     }
-    let scratch = std::env::temp_dir().join(format!("appliance-trust-{}", std::process::id()));
-    let _cleanup = RemoveOnDrop(scratch.clone());
-    let engine = Engine::open(Settings {
-        data_dir: scratch,
-        ..settings
-    })
-    .await?;
+    let (mut scratch, trust_settings) = Scratch::new(&settings, "trust");
+    let engine = scratch.open(trust_settings).await?;
     let documents = ingest_documents(&engine, &args.documents, args.json).await?;
 
     let mut overall = Tally::default();

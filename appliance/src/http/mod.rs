@@ -278,6 +278,6 @@ pub(crate) async fn health(State(state): State<AppState>) -> Result<Json<Health>
     Ok(Json(Health {
         status: "ok",
         documents: state.engine.store().document_count().await?,
-        chunks: state.engine.indexed_chunks(),
+        chunks: state.engine.indexed_chunks().await?,
     }))
 }

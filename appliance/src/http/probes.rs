@@ -49,7 +49,7 @@ pub(crate) async fn metrics(State(state): State<AppState>) -> Result<axum::respo
         .unwrap_or(0);
     let sizes = crate::metrics::Sizes {
         documents: engine.store().document_count().await?,
-        chunks: engine.indexed_chunks(),
+        chunks: engine.indexed_chunks().await.unwrap_or(0),
         vectors: vector_count as u64,
         audit_rows: crate::store::audit::head(engine.store()).await?.rows,
     };

@@ -66,6 +66,8 @@ pub struct NewJob<'a> {
     pub reindex: bool,
     /// The document this job makes a new version of (`None`: decided by `source`).
     pub target_document: Option<&'a str>,
+    /// The node running it, for a job that starts running at once.
+    pub claimed_by: Option<&'a str>,
 }
 
 /// A job taken off the queue.
@@ -97,8 +99,8 @@ pub struct JobStatus {
 
 pub async fn insert(store: &Store, job: &NewJob<'_>) -> anyhow::Result<i64> {
     Ok(sqlx::query_scalar(
-        "INSERT INTO jobs (source, name, file_path, status, groups_json, public, actor, reindex, target_document) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO jobs (source, name, file_path, status, groups_json, public, actor, reindex, target_document, \
+         claimed_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
     )
     .bind(job.source)
     .bind(job.name)
@@ -109,25 +111,26 @@ pub async fn insert(store: &Store, job: &NewJob<'_>) -> anyhow::Result<i64> {
     .bind(job.actor)
     .bind(i64::from(job.reindex))
     .bind(job.target_document)
+    .bind(job.claimed_by)
     .fetch_one(&store.pool)
     .await?)
 }
 
-/// Takes the oldest queued job, marking it as parsing in the same statement: of several
-/// workers (on several nodes) asking at once, exactly one gets each job. SQLite has one
-/// writer at a time; PostgreSQL locks the row, and the others skip it.
-pub async fn claim(store: &Store) -> anyhow::Result<Option<Job>> {
+/// Takes the oldest queued job for `node`, marking it as parsing in the same statement: of
+/// several workers (on several nodes) asking at once, exactly one gets each job. SQLite has
+/// one writer at a time; PostgreSQL locks the row, and the others skip it.
+pub async fn claim(store: &Store, node: &str) -> anyhow::Result<Option<Job>> {
     let now = store.now();
     let lock = match store.dialect {
         Dialect::Sqlite => "",
         Dialect::Postgres => " FOR UPDATE SKIP LOCKED",
     };
     let sql = format!(
-        "UPDATE jobs SET status = 'parsing', updated_at = {now} \
+        "UPDATE jobs SET status = 'parsing', claimed_by = $1, updated_at = {now} \
          WHERE id = (SELECT id FROM jobs WHERE status = 'queued' ORDER BY id LIMIT 1{lock}) \
          RETURNING id, source, file_path, name, groups_json, public, actor, reindex, target_document"
     );
-    let row = sqlx::query(&sql).fetch_optional(&store.pool).await?;
+    let row = sqlx::query(&sql).bind(node).fetch_optional(&store.pool).await?;
     Ok(row.map(|row| Job {
         id: row.get("id"),
         source: row.get("source"),
@@ -175,11 +178,30 @@ pub async fn fail(store: &Store, id: i64, error: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Puts jobs a crash or kill interrupted back on the queue; returns how many.
-pub async fn requeue_interrupted(store: &Store) -> anyhow::Result<u64> {
+/// Marks a running job as alive (its heartbeat).
+pub async fn touch(store: &Store, id: i64) -> anyhow::Result<()> {
     let now = store.now();
-    let sql = format!("UPDATE jobs SET status = 'queued', updated_at = {now} WHERE status IN ('parsing', 'embedding')");
-    Ok(sqlx::query(&sql).execute(&store.pool).await?.rows_affected())
+    let sql = format!("UPDATE jobs SET updated_at = {now} WHERE id = $1 AND status IN ('parsing', 'embedding')");
+    sqlx::query(&sql).bind(id).execute(&store.pool).await?;
+    Ok(())
+}
+
+/// Puts back on the queue the running jobs that were interrupted: those `node` had claimed
+/// (it restarted, so none of them still runs), those no node claimed (older rows), and
+/// those whose heartbeat stopped before `stale_before` (their node died; a timestamp in the
+/// stored format). Returns how many.
+pub async fn requeue_interrupted(store: &Store, node: &str, stale_before: &str) -> anyhow::Result<u64> {
+    let now = store.now();
+    let sql = format!(
+        "UPDATE jobs SET status = 'queued', claimed_by = NULL, updated_at = {now} \
+         WHERE status IN ('parsing', 'embedding') AND (claimed_by IS NULL OR claimed_by = $1 OR updated_at < $2)"
+    );
+    Ok(sqlx::query(&sql)
+        .bind(node)
+        .bind(stale_before)
+        .execute(&store.pool)
+        .await?
+        .rows_affected())
 }
 
 fn status_from_row(row: &AnyRow) -> JobStatus {
@@ -228,6 +250,7 @@ mod tests {
                     actor: "editor",
                     reindex: false,
                     target_document: None,
+                    claimed_by: None,
                 };
                 inserted.push(insert(&test.store, &job).await.unwrap());
             }
@@ -235,7 +258,7 @@ mod tests {
             let other = test.reopen(&test.dir.path().join("audit.key")).await;
             let worker = |store: Store| async move {
                 let mut claimed = Vec::new();
-                while let Some(job) = claim(&store).await.unwrap() {
+                while let Some(job) = claim(&store, "node-a").await.unwrap() {
                     claimed.push(job.id);
                 }
                 claimed
@@ -258,12 +281,46 @@ mod tests {
 
             let statuses = recent(&test.store, 100).await.unwrap();
             assert!(statuses.iter().all(|job| job.status == JobState::Parsing));
-            assert_eq!(requeue_interrupted(&test.store).await.unwrap(), 40);
+            assert_eq!(requeue_interrupted(&test.store, "node-a", "").await.unwrap(), 40);
             fail(&test.store, inserted[0], "unreadable").await.unwrap();
             finish(&test.store, inserted[1], "doc", "3 pages").await.unwrap();
             let statuses = recent(&test.store, 100).await.unwrap();
             assert_eq!(statuses.last().unwrap().error.as_deref(), Some("unreadable"));
             assert_eq!(statuses[statuses.len() - 2].status, JobState::Indexed);
+        }
+    }
+
+    /// Before: a node that started put back every running job, so a second node's start
+    /// made the first one's job run twice.
+    #[tokio::test]
+    async fn a_starting_node_requeues_only_its_own_or_abandoned_jobs() {
+        for test in stores().await {
+            let access = DocumentAccess::new(Vec::new(), true);
+            for source in ["a.txt", "b.txt"] {
+                let job = NewJob {
+                    source,
+                    name: None,
+                    file_path: None,
+                    state: JobState::Queued,
+                    access: &access,
+                    actor: "editor",
+                    reindex: false,
+                    target_document: None,
+                    claimed_by: None,
+                };
+                insert(&test.store, &job).await.unwrap();
+            }
+            let first = claim(&test.store, "node-a").await.unwrap().unwrap();
+            let second = claim(&test.store, "node-b").await.unwrap().unwrap();
+            touch(&test.store, first.id).await.unwrap();
+            let long_ago = "2000-01-01T00:00:00.000Z";
+            assert_eq!(requeue_interrupted(&test.store, "node-c", long_ago).await.unwrap(), 0);
+            assert_eq!(requeue_interrupted(&test.store, "node-b", long_ago).await.unwrap(), 1);
+            assert_eq!(claim(&test.store, "node-c").await.unwrap().unwrap().id, second.id);
+            // Node a stopped beating: once its heartbeat is older than the cut, anyone may.
+            assert_eq!(requeue_interrupted(&test.store, "node-e", long_ago).await.unwrap(), 0);
+            let future = "2999-01-01T00:00:00.000Z";
+            assert_eq!(requeue_interrupted(&test.store, "node-d", future).await.unwrap(), 2);
         }
     }
 }

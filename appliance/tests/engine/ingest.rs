@@ -49,7 +49,7 @@ async fn a_deleted_document_leaves_search_and_the_audit_log_says_so() {
         .await
         .unwrap();
     assert!(test.texts("canteen opens", &Acl::operator()).await.is_empty());
-    assert_eq!(test.engine.indexed_chunks(), 0);
+    assert_eq!(test.engine.indexed_chunks().await.unwrap(), 0);
     let deleted = test.audit("delete").await;
     assert_eq!(deleted.len(), 1);
     assert_eq!(deleted[0].detail["document"], outcome.document_id.as_str());

@@ -56,7 +56,7 @@ impl TestEngine {
         let engine = Engine::from_parts(Parts {
             settings,
             store,
-            keyword: KeywordIndex::in_memory(&[]).unwrap(),
+            keyword: Arc::new(KeywordIndex::in_memory(&[]).unwrap()),
             vectors: vectors.clone(),
             models,
         });

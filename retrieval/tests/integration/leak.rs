@@ -4,7 +4,9 @@
 
 use proptest::prelude::*;
 use retrieval::access::chunk_tokens;
-use retrieval::{Access, EdgeVectorStore, KeywordChunk, KeywordIndex, MemoryVectorStore, VectorPoint, VectorStore};
+use retrieval::{
+    Access, EdgeVectorStore, KeywordChunk, KeywordIndex, KeywordStore, MemoryVectorStore, VectorPoint, VectorStore,
+};
 
 const GROUPS: [&str; 4] = ["finance", "hr", "legal", "sales"];
 const DIMENSION: usize = 8;
@@ -35,7 +37,15 @@ fn user() -> impl Strategy<Value = (bool, Vec<String>)> {
 }
 
 fn check(documents: &[Document], users: &[(bool, Vec<String>)], store: &dyn VectorStore) {
-    let keyword = KeywordIndex::in_memory(&[]).unwrap();
+    check_with(documents, users, &KeywordIndex::in_memory(&[]).unwrap(), store);
+}
+
+fn check_with(
+    documents: &[Document],
+    users: &[(bool, Vec<String>)],
+    keyword: &dyn KeywordStore,
+    store: &dyn VectorStore,
+) {
     let mut owner = std::collections::HashMap::new();
     let mut chunk_id = 0u64;
     for (index, document) in documents.iter().enumerate() {
@@ -62,7 +72,8 @@ fn check(documents: &[Document], users: &[(bool, Vec<String>)], store: &dyn Vect
                 access: access.clone(),
             });
         }
-        keyword.replace_document(&name, &chunks).unwrap();
+        keyword.delete_document(&name).unwrap();
+        keyword.add_chunks(&chunks).unwrap();
         store.upsert(points).unwrap();
     }
     store.optimize().unwrap();
@@ -142,8 +153,11 @@ proptest! {
             replication: 1,
         };
         let store = retrieval::QdrantVectorStore::connect(&config, DIMENSION).unwrap();
-        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check(&documents, &users, &store)));
+        let keyword = retrieval::QdrantKeywordStore::connect(&config, &[]).unwrap();
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| check_with(&documents, &users, &keyword, &store)));
         store.drop_collection().unwrap();
+        keyword.discard().unwrap();
         if let Err(panic) = result {
             std::panic::resume_unwind(panic);
         }
