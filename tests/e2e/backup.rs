@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::admin::{upload, wait_for_jobs};
 use super::server::{add_user, agent, login, start};
-use super::{appliance, appliance_unchecked, binary, demo_docs, last_json_line, models_dir, new_postgres_database};
+use super::{appliance, appliance_unchecked, appliance_with, binary, demo_docs, last_json_line, new_postgres_database};
 
 const QUESTION: &str = "Who can read an uploaded document?";
 
@@ -118,21 +118,11 @@ fn a_backup_restores_the_same_appliance_and_a_damaged_one_is_refused() {
 
 /// Runs the appliance on `data` with its database in PostgreSQL at `database`.
 fn on_postgres(data: &Path, database: &str, args: &[&str]) -> Output {
-    let output = Command::new(binary())
-        .env("APPLIANCE__DATABASE_URL", database)
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--models-dir")
-        .arg(models_dir())
-        .args(args)
-        .output()
-        .expect("the appliance binary runs");
-    assert!(
-        output.status.success(),
-        "appliance {args:?} on PostgreSQL failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+    appliance_with(
+        data,
+        &[("APPLIANCE__DATABASE_URL".to_owned(), database.to_owned())],
+        args,
+    )
 }
 
 #[test]

@@ -70,6 +70,26 @@ pub fn appliance(data_dir: &Path, args: &[&str]) -> Output {
     output
 }
 
+/// Runs the binary with `args` on `data_dir` and `env` added (settings as `APPLIANCE__`
+/// variables), failing the test on a non-zero exit.
+pub fn appliance_with(data_dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
+    let output = Command::new(binary())
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("--models-dir")
+        .arg(models_dir())
+        .args(args)
+        .output()
+        .expect("the appliance binary runs");
+    assert!(
+        output.status.success(),
+        "appliance {args:?} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    output
+}
+
 pub fn appliance_unchecked(data_dir: &Path, args: &[&str]) -> Output {
     Command::new(binary())
         .arg("--data-dir")

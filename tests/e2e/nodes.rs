@@ -8,31 +8,16 @@
 
 use std::io::Read;
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::{Value, json};
 
 use super::admin::{get, search_documents, send_json, upload, wait_for_jobs};
 use super::server::{agent, final_answer, login, post, start_with};
-use super::{binary, models_dir, new_postgres_database};
+use super::{appliance_with, new_postgres_database};
 
-/// Runs the appliance CLI on `data` with `env`, failing the test on a non-zero exit.
+/// Runs the appliance CLI on `data` with `env`; its standard output.
 fn cli(data: &Path, env: &[(String, String)], args: &[&str]) -> String {
-    let output = Command::new(binary())
-        .envs(env.iter().map(|(name, value)| (name, value)))
-        .arg("--data-dir")
-        .arg(data)
-        .arg("--models-dir")
-        .arg(models_dir())
-        .args(args)
-        .output()
-        .expect("the appliance binary runs");
-    assert!(
-        output.status.success(),
-        "appliance {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    String::from_utf8_lossy(&appliance_with(data, env, args).stdout).into_owned()
 }
 
 fn add_user(data: &Path, env: &[(String, String)], name: &str, role: &str, groups: &[&str]) -> String {

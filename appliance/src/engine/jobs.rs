@@ -137,6 +137,9 @@ impl Engine {
         for worker in 0..count {
             let engine = self.clone();
             tokio::spawn(async move {
+                // Abandoned jobs are looked for once a heartbeat period, not on every idle
+                // wake-up: each look is a write over the job table.
+                let mut looked = std::time::Instant::now();
                 loop {
                     match jobs::claim(&engine.store, &engine.node).await {
                         Ok(Some(job)) => {
@@ -151,8 +154,11 @@ impl Engine {
                             }
                         }
                         Ok(None) => {
-                            if let Err(error) = engine.requeue_interrupted().await {
-                                tracing::warn!("looking for abandoned ingest jobs: {error:#}");
+                            if looked.elapsed() >= HEARTBEAT {
+                                looked = std::time::Instant::now();
+                                if let Err(error) = engine.requeue_interrupted().await {
+                                    tracing::warn!("looking for abandoned ingest jobs: {error:#}");
+                                }
                             }
                             let _ =
                                 tokio::time::timeout(std::time::Duration::from_secs(5), engine.jobs_queued.notified())

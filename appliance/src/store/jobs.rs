@@ -234,6 +234,20 @@ mod tests {
     use super::*;
     use crate::store::testing::stores;
 
+    fn queued<'a>(source: &'a str, access: &'a DocumentAccess) -> NewJob<'a> {
+        NewJob {
+            source,
+            name: None,
+            file_path: None,
+            state: JobState::Queued,
+            access,
+            actor: "editor",
+            reindex: false,
+            target_document: None,
+            claimed_by: None,
+        }
+    }
+
     #[tokio::test]
     async fn workers_on_two_connections_claim_each_job_exactly_once() {
         for test in stores().await {
@@ -241,18 +255,7 @@ mod tests {
             let mut inserted = Vec::new();
             for index in 0..40 {
                 let source = format!("file-{index}.txt");
-                let job = NewJob {
-                    source: &source,
-                    name: None,
-                    file_path: None,
-                    state: JobState::Queued,
-                    access: &access,
-                    actor: "editor",
-                    reindex: false,
-                    target_document: None,
-                    claimed_by: None,
-                };
-                inserted.push(insert(&test.store, &job).await.unwrap());
+                inserted.push(insert(&test.store, &queued(&source, &access)).await.unwrap());
             }
             // A second pool on the same database stands for a second node.
             let other = test.reopen(&test.dir.path().join("audit.key")).await;
@@ -297,18 +300,7 @@ mod tests {
         for test in stores().await {
             let access = DocumentAccess::new(Vec::new(), true);
             for source in ["a.txt", "b.txt"] {
-                let job = NewJob {
-                    source,
-                    name: None,
-                    file_path: None,
-                    state: JobState::Queued,
-                    access: &access,
-                    actor: "editor",
-                    reindex: false,
-                    target_document: None,
-                    claimed_by: None,
-                };
-                insert(&test.store, &job).await.unwrap();
+                insert(&test.store, &queued(source, &access)).await.unwrap();
             }
             let first = claim(&test.store, "node-a").await.unwrap().unwrap();
             let second = claim(&test.store, "node-b").await.unwrap().unwrap();

@@ -4,7 +4,8 @@ use super::{KeywordChunk, KeywordStore};
 use crate::Access;
 use crate::access::chunk_tokens;
 
-fn chunk(chunk_id: u64, document: &str, title: &str, text: &str, groups: &[&str]) -> KeywordChunk {
+/// A chunk readable by `groups`, public when there are none.
+pub(crate) fn chunk(chunk_id: u64, document: &str, title: &str, text: &str, groups: &[&str]) -> KeywordChunk {
     let groups: Vec<String> = groups.iter().map(|group| (*group).to_owned()).collect();
     KeywordChunk {
         chunk_id,
@@ -15,7 +16,8 @@ fn chunk(chunk_id: u64, document: &str, title: &str, text: &str, groups: &[&str]
     }
 }
 
-fn ids(store: &dyn KeywordStore, query: &str, access: &Access) -> Vec<u64> {
+/// The ids of the best ten chunks `access` may see for `query`, sorted.
+pub(crate) fn ids(store: &dyn KeywordStore, query: &str, access: &Access) -> Vec<u64> {
     let mut ids: Vec<u64> = store
         .search(query, 10, access)
         .unwrap()

@@ -273,8 +273,7 @@ impl KeywordStore for KeywordIndex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::access::chunk_tokens;
-    use crate::keyword::conformance;
+    use crate::keyword::conformance::{self, chunk, ids};
 
     #[test]
     fn tantivy_index_conforms() {
@@ -283,34 +282,12 @@ mod tests {
         conformance::run(&KeywordIndex::open(directory.path(), &[]).unwrap());
     }
 
-    fn chunk(chunk_id: u64, document: &str, text: &str, groups: &[&str]) -> KeywordChunk {
-        let groups: Vec<String> = groups.iter().map(|group| (*group).to_owned()).collect();
-        KeywordChunk {
-            chunk_id,
-            document: document.to_owned(),
-            title: String::new(),
-            text: text.to_owned(),
-            access: chunk_tokens(&groups, groups.is_empty()),
-        }
-    }
-
-    fn ids(index: &KeywordIndex, query: &str, access: &Access) -> Vec<u64> {
-        let mut ids: Vec<u64> = index
-            .search(query, 10, access)
-            .unwrap()
-            .iter()
-            .map(|hit| hit.chunk_id)
-            .collect();
-        ids.sort();
-        ids
-    }
-
     #[test]
     fn a_second_writer_is_refused_but_a_reader_opens_beside_it() {
         let directory = tempfile::tempdir().unwrap();
         let writer = KeywordIndex::open(directory.path(), &[]).unwrap();
         writer
-            .add_chunks(&[chunk(1, "d", "systemd starts units", &[])])
+            .add_chunks(&[chunk(1, "d", "", "systemd starts units", &[])])
             .unwrap();
         assert!(matches!(KeywordIndex::open(directory.path(), &[]), Err(Error::Locked)));
         let reader = KeywordIndex::open_read_only(directory.path(), &[]).unwrap();
