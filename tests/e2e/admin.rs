@@ -20,8 +20,12 @@ pub(super) fn upload(
     body: &[u8],
 ) -> (u16, Value) {
     let url = format!("{base}/api/documents?name={}&{query}", urlencode(name));
+    // A refused upload is answered before its body is read, and the server then drops the
+    // connection; without `close` the agent could reuse it for the next request and read
+    // "Peer disconnected" (seen once in CI on the request after a 403 upload).
     let mut response = agent
         .post(&url)
+        .header("Connection", "close")
         .header("Cookie", cookie)
         .header(HEADER.0, HEADER.1)
         .content_type("application/octet-stream")
