@@ -258,7 +258,10 @@ pub async fn search(
 pub async fn ask(settings: Settings, question: &str, json_output: bool) -> anyhow::Result<()> {
     let engine = Engine::open_with(settings, OpenMode::ReadOnly).await?;
     let mut events = engine.answer_stream(Question::new(question, Acl::operator(), CLI_ACTOR));
-    let mut stdout = std::io::stdout();
+    // The draft goes to stderr, marked: the check may drop any of it. Stdout gets only the
+    // checked answer.
+    let mut stderr = std::io::stderr();
+    let mut drafting = false;
     let answer = loop {
         match events.recv().await {
             Some(StreamEvent::Progress(AnswerEvent::Sources(hits))) => {
@@ -269,15 +272,21 @@ pub async fn ask(settings: Settings, question: &str, json_output: bool) -> anyho
                 eprintln!("waiting for the model: {ahead} questions ahead");
             }
             Some(StreamEvent::Progress(AnswerEvent::Token(piece))) => {
-                let _ = write!(stdout, "{piece}");
-                let _ = stdout.flush();
+                if !drafting {
+                    drafting = true;
+                    let _ = write!(stderr, "draft, not yet checked: ");
+                }
+                let _ = write!(stderr, "{piece}");
+                let _ = stderr.flush();
             }
             Some(StreamEvent::Done(answer)) => break answer,
             Some(StreamEvent::Failed(message)) => bail!("{message}"),
             None => bail!("the answer stream ended early"),
         }
     };
-    println!();
+    if drafting {
+        eprintln!();
+    }
     if json_output {
         let citations: Vec<_> = answer
             .citations
@@ -319,7 +328,7 @@ pub async fn ask(settings: Settings, question: &str, json_output: bool) -> anyho
         );
         return Ok(());
     }
-    println!("\nAnswer: {}", answer.answer);
+    println!("Answer: {}", answer.answer);
     for citation in &answer.citations {
         println!(
             "[{}] {} — {} (page {})",

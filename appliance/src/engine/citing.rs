@@ -57,8 +57,11 @@ impl Engine {
         let (accepted, rejected): (Vec<SentenceSupport>, Vec<SentenceSupport>) =
             sentences.into_iter().partition(|sentence| sentence.supported);
         answer.rejected = rejected;
-        if let Some(problem) = contradiction {
-            return self.extract(question, retrieval_query, answer, &problem, lead).await;
+        if let Some((conflict, sentence)) = contradiction {
+            let lead = contradicted_lead(question, &conflict, &sentence).or(lead);
+            return self
+                .extract(question, retrieval_query, answer, &conflict.to_string(), lead)
+                .await;
         }
         if accepted.is_empty() {
             let reason = "no sentence of the generated answer is supported by a passage";
@@ -268,19 +271,34 @@ fn extract_lead(question: &str, sentences: &[SentenceSupport], model_lead: Optio
     }
 }
 
+/// The answer a yes/no question gets from a generated sentence its passage contradicts: the
+/// opposite of what that sentence says. "Does the appliance connect to the internet?"
+/// drafted "The appliance connects to the internet.", which "no internet connection is
+/// used" contradicts, so the passage says no, whatever yes or no the model put in front.
+/// The extract still leads with it only if its own sentence reads the same way
+/// ([`extract_lead`]).
+fn contradicted_lead(question: &str, conflict: &check::Conflict, sentence: &str) -> Option<bool> {
+    // A wrong number or name says nothing about the opposite being true.
+    let check::Conflict::Polarity(_) = conflict else {
+        return None;
+    };
+    check::answers_yes(question, sentence).map(|says| !says)
+}
+
 /// Puts the checked yes or no in front of the answer (and in `lead`, for the chat page).
 fn set_lead(question: &str, answer: &mut Answer, yes: bool) {
     let lead = check::yes_no_lead(question, yes);
     let joiner = if is_chinese(question) { "" } else { " " };
     answer.answer = format!("{lead}{joiner}{}", answer.answer);
     answer.yes_no = Some(yes);
-    answer.lead = Some(lead.to_owned());
+    answer.lead = Some(lead);
 }
 
 /// Marks the sentences that match their passage's words but not its meaning: they
 /// contradict it (polarity, a number, a name), restate the question, repeat the prompt, or
-/// lost their key word. Returns the first contradiction, which discards the whole answer.
-fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) -> Option<String> {
+/// lost their key word. Returns the first contradiction and its sentence: it discards the
+/// whole answer.
+fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) -> Option<(check::Conflict, String)> {
     let instruction = answer_instruction(question);
     let instructions = [instruction.as_str(), DEFAULT_SYSTEM_PROMPT];
     // "Yes. Administrators can upload PDF files." restates the question, and rightly.
@@ -298,7 +316,7 @@ fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) 
             .find_map(|number| check::conflict(&sentence.text, passages[number - 1]));
         let problem = if let Some(conflict) = conflict {
             let problem = conflict.to_string();
-            contradiction.get_or_insert_with(|| problem.clone());
+            contradiction.get_or_insert_with(|| (conflict, sentence.text.clone()));
             Some(problem)
         } else if check::echoes_instructions(&sentence.text, &instructions) {
             Some("repeats the prompt's instruction".to_owned())
@@ -463,6 +481,42 @@ mod tests {
                 "{question}"
             );
         }
+    }
+
+    /// Before: "Does the appliance connect to the internet?" got a bare extract: the draft
+    /// "The appliance connects to the internet." was rightly rejected, but the extract's
+    /// sentence lacks "appliance", so it could not give the "No" alone.
+    #[test]
+    fn regression_a_contradicted_yes_or_no_draft_gives_the_opposite_lead() {
+        for (question, draft, passage, extracted) in [
+            (
+                "Does the appliance connect to the internet?",
+                "The appliance connects to the internet.",
+                "Nothing leaves this server: no internet connection is used.",
+                "Nothing leaves this server: no internet connection is used.",
+            ),
+            (
+                "数据会离开服务器吗？",
+                "数据会离开服务器。",
+                "所有数据都留在本服务器上，不连接互联网。",
+                "所有数据都留在本服务器上，不连接互联网。",
+            ),
+        ] {
+            let conflict = check::conflict(draft, passage).expect(question);
+            let lead = contradicted_lead(question, &conflict, draft);
+            assert_eq!(lead, Some(false), "{question}");
+            assert_eq!(
+                extract_lead(question, &quoted(extracted), lead),
+                Some(false),
+                "{question}"
+            );
+        }
+        let wrong_number = check::Conflict::Number("8 GB".to_owned());
+        assert_eq!(
+            contradicted_lead("Does it need 4 GB?", &wrong_number, "It needs 8 GB."),
+            None,
+            "a wrong number does not make the opposite true"
+        );
     }
 
     #[test]

@@ -110,6 +110,8 @@ fn leading_yes_no(text: &str) -> Option<bool> {
 
 fn grade(question: &TrustQuestion, answer: &Answer) -> Outcome {
     let text = answer.answer.as_str();
+    // The checked yes or no the answer leads with ("不需要。"), else the one its text starts with.
+    let said = answer.yes_no.or_else(|| leading_yes_no(text));
     let unanswerable = question.kind == "unanswerable";
     if answer.refused {
         return if unanswerable {
@@ -121,7 +123,7 @@ fn grade(question: &TrustQuestion, answer: &Answer) -> Outcome {
     if answer.extractive {
         // "No." before a quoted, cited passage sentence is the answer a yes/no question asks
         // for (the yes or no checked against that sentence); without one it is an extract.
-        return match (&question.expect, leading_yes_no(text)) {
+        return match (&question.expect, said) {
             (Some(expect), Some(said)) if said == (expect == "yes") => Outcome::Right,
             (Some(_), Some(_)) => Outcome::Wrong,
             _ => Outcome::Extract,
@@ -132,7 +134,7 @@ fn grade(question: &TrustQuestion, answer: &Answer) -> Outcome {
     }
     if let Some(expect) = &question.expect {
         let expected = expect == "yes";
-        return match leading_yes_no(text) {
+        return match said {
             Some(said) if said == expected => Outcome::Right,
             Some(_) => Outcome::Wrong,
             None => Outcome::Incomplete,

@@ -426,3 +426,27 @@ fn regression_a_subject_clause_read_as_yes_beside_its_negated_predicate() {
         Some(false)
     );
 }
+
+/// Before: every Chinese yes/no answer began "是的。" or "不是。", also "数据会离开服务器吗？",
+/// which a person answers "不会。".
+#[test]
+fn a_chinese_yes_or_no_uses_the_questions_verb() {
+    for (question, yes, no) in [
+        ("数据会离开服务器吗？", "会。", "不会。"),
+        ("管理员能上传 Markdown 文件吗？", "能。", "不能。"),
+        ("管理员能不能上传 Excel 文件？", "能。", "不能。"),
+        ("需不需要联网？", "需要。", "不需要。"),
+        ("是否需要联网？", "需要。", "不需要。"),
+        ("有没有停车位？", "有。", "没有。"),
+        ("能否上传图片？", "能。", "不能。"),
+        ("會議室可以預約嗎？", "可以。", "不可以。"),
+        // 会 of 会议 is a noun; no verb left: the plain forms.
+        ("会议在三楼吗？", "是的。", "不是。"),
+        // A negated question is agreed with, not answered by its verb.
+        ("数据不会离开服务器吗？", "是的。", "不是。"),
+    ] {
+        assert_eq!(yes_no_lead(question, true), yes, "{question}");
+        assert_eq!(yes_no_lead(question, false), no, "{question}");
+    }
+    assert_eq!(yes_no_lead("Does it need a GPU?", false), "No.");
+}

@@ -144,12 +144,71 @@ fn best_statement_clause<'s>(proposition: &str, statement: &'s str) -> Option<(&
     Some((matched, covered as f32 / units.len().max(1) as f32))
 }
 
-/// The yes or no an answer leads with, in the question's language.
-pub fn yes_no_lead(question: &str, yes: bool) -> &'static str {
-    match (is_chinese(question), yes) {
-        (true, true) => "是的。",
-        (true, false) => "不是。",
-        (false, true) => "Yes.",
-        (false, false) => "No.",
+/// The yes or no an answer leads with, in the question's language. A Chinese question is
+/// answered with its own verb, as a person would: "数据会离开服务器吗？" "不会。", "能上传吗？"
+/// "能。", "有没有...？" "没有。"; "是的。" or "不是。" when it has none of them.
+pub fn yes_no_lead(question: &str, yes: bool) -> String {
+    if !is_chinese(question) {
+        return if yes { "Yes." } else { "No." }.to_owned();
     }
+    // "数据不会离开吗？" "是的。" agrees with the negation; "会。" would not.
+    let negated = negation_count(&without_a_not_a(question)) > 0;
+    let verb = if negated { None } else { chinese_verb(question) };
+    let (affirmative, negative) = verb.unwrap_or(("是的", "不是"));
+    format!("{}。", if yes { affirmative } else { negative })
+}
+
+/// The modal verb a Chinese yes/no question turns on, as its yes and no forms. Earlier
+/// entries win ("会议室能预约吗" turns on 能, not the 会 of 会议); a character that only
+/// starts a noun (会议, 能力, 要求) is not a verb.
+fn chinese_verb(question: &str) -> Option<(&'static str, &'static str)> {
+    const VERBS: [(&str, &str, &str); 19] = [
+        ("有没有", "有", "没有"),
+        ("有沒有", "有", "沒有"),
+        ("是否有", "有", "没有"),
+        ("能否", "能", "不能"),
+        ("可否", "可以", "不可以"),
+        ("需要", "需要", "不需要"),
+        ("可以", "可以", "不可以"),
+        ("能够", "能", "不能"),
+        ("能夠", "能", "不能"),
+        ("允许", "允许", "不允许"),
+        ("允許", "允許", "不允許"),
+        ("应该", "应该", "不应该"),
+        ("應該", "應該", "不應該"),
+        ("必须", "必须", "不必"),
+        ("必須", "必須", "不必"),
+        ("能", "能", "不能"),
+        ("会", "会", "不会"),
+        ("會", "會", "不會"),
+        ("要", "要", "不要"),
+    ];
+    const NOUN_STARTS: [&str; 14] = [
+        "会议", "会員", "会员", "会计", "会场", "會議", "會員", "會計", "能力", "能源", "能量", "要求", "要点", "要點",
+    ];
+    VERBS.iter().find_map(|(form, affirmative, negative)| {
+        question
+            .match_indices(form)
+            .any(|(at, _)| !NOUN_STARTS.iter().any(|noun| question[at..].starts_with(noun)))
+            .then_some((*affirmative, *negative))
+    })
+}
+
+/// `text` with the "A不A" of a question ("能不能", "需不需要", "有没有") cut to its "A".
+fn without_a_not_a(text: &str) -> String {
+    let characters: Vec<char> = text.chars().collect();
+    let mut kept = String::new();
+    let mut index = 0;
+    while index < characters.len() {
+        let a_not_a = index + 2 < characters.len()
+            && matches!(characters[index + 1], '不' | '没' | '沒')
+            && characters[index] == characters[index + 2];
+        if a_not_a {
+            index += 2;
+            continue;
+        }
+        kept.push(characters[index]);
+        index += 1;
+    }
+    kept
 }

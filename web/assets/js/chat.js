@@ -1,5 +1,5 @@
-// The chat area: a question streams its answer (sources first, then tokens, then the answer
-// sentence by sentence with its citations), earlier turns of the conversation move up into the
+// The chat area: a question streams its answer (sources first, then the model's draft marked
+// as unchecked, then the checked answer sentence by sentence with its citations), earlier turns of the conversation move up into the
 // thread, and the answer can be rated or copied.
 import { api, apiJson, streamAnswer } from "./api.js";
 import { $, el, localTime } from "./dom.js";
@@ -151,7 +151,15 @@ function handleEvent(event, data) {
   } else if (event === "generating") {
     $("status").textContent = t("generating");
   } else if (event === "token") {
-    $("answer").append(document.createTextNode(JSON.parse(data)));
+    // The model's draft, shown while it is written but marked as unchecked: the check that
+    // follows may drop a sentence the passages contradict, or replace the whole draft.
+    let draft = $("answer").querySelector(".draft");
+    if (!draft) {
+      $("answer").append(el("span", t("draft"), "draft-label"));
+      draft = el("span", null, "draft");
+      $("answer").append(draft);
+    }
+    draft.append(document.createTextNode(JSON.parse(data)));
   } else if (event === "done") {
     const answer = JSON.parse(data);
     lastAnswer = { question: currentQuestion, message_id: answer.message_id, text: answer.answer };
