@@ -42,7 +42,19 @@ pub struct QdrantConfig {
 /// A client with the runtime its requests run on, shared by the vector and keyword stores.
 pub(crate) struct Connection {
     client: Arc<Qdrant>,
-    runtime: tokio::runtime::Runtime,
+    /// Always `Some` until dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+/// A runtime's own drop waits for its threads, which panics when the store is dropped inside
+/// an async task (the last engine handle going away at the end of an `async fn`); its
+/// requests are all answered by then, so nothing is left to wait for.
+impl Drop for Connection {
+    fn drop(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Connection {
@@ -60,7 +72,10 @@ impl Connection {
             let _guard = runtime.enter();
             Arc::new(builder.build().map_err(qdrant_error)?)
         };
-        Ok(Self { client, runtime })
+        Ok(Self {
+            client,
+            runtime: Some(runtime),
+        })
     }
 
     /// Runs one request on the connection's runtime and waits for its result.
@@ -72,7 +87,8 @@ impl Connection {
     {
         let (sender, receiver) = std::sync::mpsc::channel();
         let future = request(self.client.clone());
-        self.runtime.spawn(async move {
+        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the connection");
+        runtime.spawn(async move {
             let _ = sender.send(future.await);
         });
         receiver
@@ -346,6 +362,26 @@ impl VectorStore for QdrantVectorStore {
 mod tests {
     use super::*;
     use crate::vector::conformance;
+
+    /// Before: `eval retrieval` with both stores on Qdrant printed its report and then
+    /// panicked ("Cannot drop a runtime in a context where blocking is not allowed") when its
+    /// engine went away at the end of an async function. Opening connects lazily, so no
+    /// server is needed.
+    #[test]
+    fn regression_dropping_a_connection_inside_async_code_panicked() {
+        let config = QdrantConfig {
+            url: "http://127.0.0.1:9".to_owned(),
+            api_key: None,
+            collection: "unused".to_owned(),
+            shards: 1,
+            replication: 1,
+        };
+        let runtime = tokio::runtime::Builder::new_current_thread().build().unwrap();
+        runtime.block_on(async {
+            let connection = Connection::open(&config).unwrap();
+            drop(connection);
+        });
+    }
 
     /// Runs the conformance suite against a real Qdrant when `QDRANT_URL` is set (its gRPC
     /// address, e.g. `http://127.0.0.1:6334`); otherwise there is nothing to run it on.
