@@ -87,7 +87,10 @@ impl Connection {
     {
         let (sender, receiver) = std::sync::mpsc::channel();
         let future = request(self.client.clone());
-        let runtime = self.runtime.as_ref().expect("the runtime lives as long as the connection");
+        let runtime = self
+            .runtime
+            .as_ref()
+            .expect("the runtime lives as long as the connection");
         runtime.spawn(async move {
             let _ = sender.send(future.await);
         });

@@ -7,6 +7,8 @@
 //! no passage sentence covers the question. The extract is also the answer when no
 //! generator is free in time.
 
+use std::collections::HashSet;
+
 use llm::check;
 use llm::citations::{
     SentenceSupport, drop_dangling_markers, keep_quoted_markers, neutralize_markers, render_verified, split_sentences,
@@ -120,7 +122,7 @@ impl Engine {
         let Some(event) = self.keyword.content_terms(&condition).pop() else {
             return false;
         };
-        let said: std::collections::HashSet<String> = sentences
+        let said: HashSet<String> = sentences
             .iter()
             .flat_map(|sentence| self.keyword.tokens(&sentence.text))
             .collect();
@@ -403,24 +405,46 @@ fn best_sentences(
         .collect();
     let scored: Vec<&str> = candidates.iter().map(|(_, scored, _)| scored.as_str()).collect();
     let scores = keyword.coverage(query, &scored)?;
+    // The question's words each sentence (with its heading) holds, "read" and "readable"
+    // alike, which the keyword stemmer tells apart: the tie-break between equal scores.
+    let held: Vec<HashSet<String>> = scored
+        .iter()
+        .map(|text| check::question_units_in(query, text).1.into_iter().collect())
+        .collect();
     let candidates: Vec<(usize, String)> = candidates
         .into_iter()
         .map(|(number, _, sentence)| (number, sentence))
         .collect();
     let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|left, right| scores[*right].total_cmp(&scores[*left]).then(left.cmp(right)));
+    order.sort_by(|left, right| {
+        scores[*right]
+            .total_cmp(&scores[*left])
+            .then(held[*right].len().cmp(&held[*left].len()))
+            .then(left.cmp(right))
+    });
     let best = order.first().map(|index| scores[*index]).unwrap_or(0.0);
     if best < MIN_EXTRACT_COVERAGE {
         return Ok(Vec::new());
     }
-    // The same sentence from two copies of a document (its PDF and HTML) is taken once.
-    let mut seen = std::collections::HashSet::new();
-    let mut chosen: Vec<usize> = order
-        .into_iter()
-        .filter(|index| scores[*index] >= best * 0.8)
-        .filter(|index| seen.insert(llm::citations::lexical_units(&candidates[*index].1)))
-        .take(2)
-        .collect();
+    // The same sentence from two copies of a document (its PDF and HTML) is taken once, and
+    // an English sentence holding only part of the question's words a chosen one holds adds
+    // nothing. Not in Chinese: its units are characters, where "可以" in the question is
+    // held by "可以上传" but not by "可见" (visible to), which answers "谁可以阅读".
+    let english = !is_chinese(query);
+    let mut seen = HashSet::new();
+    let mut chosen: Vec<usize> = Vec::new();
+    for index in order {
+        if chosen.len() == 2 || scores[index] < best * 0.8 {
+            break;
+        }
+        let padding = english
+            && chosen
+                .iter()
+                .any(|other| held[index].len() < held[*other].len() && held[index].is_subset(&held[*other]));
+        if !padding && seen.insert(llm::citations::lexical_units(&candidates[index].1)) {
+            chosen.push(index);
+        }
+    }
     chosen.sort();
     Ok(chosen.into_iter().map(|index| candidates[index].clone()).collect())
 }
@@ -517,6 +541,36 @@ mod tests {
             None,
             "a wrong number does not make the opposite true"
         );
+    }
+
+    /// Before: "Who can read an uploaded document?" was answered by two sentences, the
+    /// first only about uploading; both scored alike because the stemmer keeps "readable"
+    /// apart from "read" and the heading "Uploading documents" counts for both.
+    #[test]
+    fn regression_an_extract_was_padded_with_a_sentence_that_adds_nothing() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        let passage = "## Uploading documents\n\nAdministrators upload PDF, HTML, Markdown and text files. \
+                       Each document is readable by the\ngroups it is assigned to, or by every employee when it is \
+                       public.\n\n## Asking questions\n\nType a question in the Ask tab.";
+        let chosen = best_sentences(&keyword, "Who can read an uploaded document?", &[passage]).unwrap();
+        let sentences: Vec<&str> = chosen.iter().map(|(_, sentence)| sentence.as_str()).collect();
+        assert_eq!(
+            sentences,
+            ["Each document is readable by the groups it is assigned to, or by every employee when it is public."]
+        );
+        // In Chinese, held characters mislead ("可以" of "可以上传"): the answer ("可见")
+        // must stay.
+        let 上传 = "## 上传文档\n\n管理员可以上传 PDF、HTML、Markdown 和文本文件。每份文档只对指定的用户组可见，或设为全体员工可见。";
+        let chosen = best_sentences(&keyword, "文档上传后谁可以阅读？", &[上传]).unwrap();
+        assert!(
+            chosen.iter().any(|(_, sentence)| sentence.contains("可见")),
+            "{chosen:?}"
+        );
+        // Two sentences holding the same words of the question both stay: either may be the
+        // one with the answer.
+        let canteen = "The canteen opens for all staff. The canteen opens at 11:30 on weekdays.";
+        let chosen = best_sentences(&keyword, "When does the canteen open?", &[canteen]).unwrap();
+        assert_eq!(chosen.len(), 2, "{chosen:?}");
     }
 
     #[test]

@@ -104,6 +104,28 @@ fn stem(word: &str) -> String {
     }
 }
 
+/// Question words, which are not part of the fact asked about: "Do the answers show where
+/// they come from?" asks nothing about a "where".
+const QUESTION_UNITS: [&str; 13] = [
+    "what", "when", "where", "who", "whom", "whose", "which", "why", "how", "什", "哪", "谁", "誰",
+];
+
+/// The question's content units (question words left out), and which of them `text` holds,
+/// counting "read" and "readable" as one word ([`same_word`]).
+pub fn question_units_in(question: &str, text: &str) -> (Vec<String>, Vec<String>) {
+    let units: Vec<String> = content_units(question)
+        .into_iter()
+        .filter(|unit| !QUESTION_UNITS.contains(&unit.as_str()))
+        .collect();
+    let held = content_units(text);
+    let found = units
+        .iter()
+        .filter(|unit| held.iter().any(|other| same_word(unit, other)))
+        .cloned()
+        .collect();
+    (units, found)
+}
+
 /// Share of `left`'s content units found in `right`.
 pub(crate) fn coverage(left: &[String], right: &HashSet<String>) -> f32 {
     if left.is_empty() {

@@ -2,7 +2,7 @@
 //! or no a supporting sentence gives.
 
 use super::polarity::{antonym_flips, equally_matching_clauses, matching_clause, negation_count};
-use super::{content_units, same_word};
+use super::question_units_in;
 use crate::prompt::is_chinese;
 
 /// True for a question answered by yes or no: "Does ...?", "Is ...?", "...吗？", "是否...".
@@ -128,19 +128,8 @@ fn question_proposition(question: &str) -> String {
 /// proposition's words the whole statement holds.
 fn best_statement_clause<'s>(proposition: &str, statement: &'s str) -> Option<(&'s str, f32)> {
     let (matched, _) = matching_clause(proposition, statement)?;
-    // "Do the answers show where they come from?": "where" is not part of the fact.
-    const QUESTION_UNITS: [&str; 13] = [
-        "what", "when", "where", "who", "whom", "whose", "which", "why", "how", "什", "哪", "谁", "誰",
-    ];
-    let units: Vec<String> = content_units(proposition)
-        .into_iter()
-        .filter(|unit| !QUESTION_UNITS.contains(&unit.as_str()))
-        .collect();
-    let statement_units = content_units(statement);
-    let covered = units
-        .iter()
-        .filter(|unit| statement_units.iter().any(|other| same_word(unit, other)))
-        .count();
+    let (units, found) = question_units_in(proposition, statement);
+    let covered = found.len();
     Some((matched, covered as f32 / units.len().max(1) as f32))
 }
 
