@@ -28,7 +28,11 @@ fn json_logs_of_a_whole_session_hold_no_secret_and_no_document_text() {
         .arg(models_dir())
         .args(["serve", "--listen", "127.0.0.1:18473"])
         .env("APPLIANCE__LOG_FORMAT", "json")
-        .env("RUST_LOG", "debug,tantivy=info,hyper=info,h2=info,tower=info,sqlx=info")
+        // `tower=info` would also silence `tower_http`, whose request events carry the id.
+        .env(
+            "RUST_LOG",
+            "debug,tantivy=info,hyper=info,h2=info,tower=info,tower_http=debug,sqlx=info",
+        )
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
@@ -75,14 +79,18 @@ fn json_logs_of_a_whole_session_hold_no_secret_and_no_document_text() {
     .read_to_string()
     .unwrap();
     assert!(hits.contains(MARKER), "{hits}");
-    let answer = client
+    let mut response = client
         .post(&format!("{base}/api/ask"))
         .header("Authorization", &format!("Bearer {token}"))
         .send_json(json!({ "question": "Who keeps the storm lanterns?" }))
-        .unwrap()
-        .body_mut()
-        .read_to_string()
         .unwrap();
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .expect("the response carries its request id")
+        .to_owned();
+    let answer = response.body_mut().read_to_string().unwrap();
     assert!(answer.contains("quartermaster"), "{answer}");
     post(&client, base, "/api/logout", &cookie, json!({}));
     let _ = child.0.kill();
@@ -96,6 +104,15 @@ fn json_logs_of_a_whole_session_hold_no_secret_and_no_document_text() {
     assert!(
         lines.len() >= 3 && lines.iter().all(|line| line["level"].is_string()),
         "{text}"
+    );
+    // The id the client was given finds the request's lines in the log.
+    let traced = lines
+        .iter()
+        .filter(|line| line["span"]["id"] == request_id.as_str())
+        .collect::<Vec<_>>();
+    assert!(
+        traced.iter().any(|line| line["span"]["path"] == "/api/ask"),
+        "no log line carries the request id {request_id}:\n{text}"
     );
     let session = cookie.split_once('=').unwrap().1;
     for (what, secret) in [
