@@ -163,6 +163,10 @@ impl KeywordStore for QdrantKeywordStore {
         self.add_chunks(chunks)
     }
 
+    fn follow_dictionary(&self, extra_words: &[String]) {
+        self.analyzer.replace(extra_words);
+    }
+
     fn search(&self, query_text: &str, limit: usize, access: &Access) -> Result<Vec<ScoredChunk>> {
         let tokens = self.analyzer.tokens(query_text);
         if tokens.is_empty() {

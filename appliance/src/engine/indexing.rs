@@ -18,6 +18,7 @@ use super::jobs::{new_document_id, remove_stored};
 use crate::acl::DocumentAccess;
 use crate::store::documents::{self, Document, NewChunk, NewVersion};
 use crate::store::jobs::{self, Job, JobState};
+use crate::store::site_texts::{self, Kind};
 use crate::{Error, Result};
 
 /// Who may read an ingested document, and who asked.
@@ -393,6 +394,25 @@ impl Engine {
             .await?
             .context("rebuilding the keyword index")?;
         Ok(count)
+    }
+
+    /// Switches the keyword analyzer to the domain dictionary in the database when another
+    /// node (or this one) saved a newer one: nodes sharing a keyword index must cut queries
+    /// the way its chunks were cut. Returns whether it switched.
+    pub async fn follow_dictionary(&self) -> Result<bool> {
+        use std::sync::atomic::Ordering;
+        let dictionary = site_texts::current(&self.store, Kind::DomainDictionary, "").await?;
+        if self.dictionary_version.swap(dictionary.version, Ordering::Relaxed) == dictionary.version {
+            return Ok(false);
+        }
+        let words = site_texts::dictionary_words(&dictionary.text);
+        let keyword = self.keyword.clone();
+        tokio::task::spawn_blocking(move || keyword.follow_dictionary(&words)).await?;
+        tracing::info!(
+            version = dictionary.version,
+            "keyword analysis follows the domain dictionary"
+        );
+        Ok(true)
     }
 }
 

@@ -68,6 +68,8 @@ pub struct Engine {
     jobs_queued: Arc<tokio::sync::Notify>,
     /// This node's name in the shared job queue.
     node: Arc<str>,
+    /// The domain dictionary version the keyword analyzer cuts with (-1: not known yet).
+    dictionary_version: Arc<std::sync::atomic::AtomicI64>,
 }
 
 /// How a command opens a data directory.
@@ -92,6 +94,7 @@ impl Engine {
             child_parser: None,
             jobs_queued: Arc::new(tokio::sync::Notify::new()),
             node,
+            dictionary_version: Arc::new(std::sync::atomic::AtomicI64::new(-1)),
         }
     }
 
@@ -126,6 +129,7 @@ impl Engine {
         let qdrant = (settings.vector_store == "qdrant").then(qdrant_config).transpose()?;
         let qdrant_keywords = (settings.keyword_store == "qdrant").then(qdrant_config).transpose()?;
         let dictionary = crate::store::site_texts::current(&store, Kind::DomainDictionary, "").await?;
+        let dictionary_version = dictionary.version;
         let words = crate::store::site_texts::dictionary_words(&dictionary.text);
         let data_dir = settings.data_dir.display().to_string();
         let (keyword, vectors) = tokio::task::spawn_blocking(move || -> Result<_> {
@@ -191,6 +195,9 @@ impl Engine {
             vectors,
             models,
         });
+        engine
+            .dictionary_version
+            .store(dictionary_version, std::sync::atomic::Ordering::Relaxed);
         if matches!(mode, OpenMode::Write) {
             engine.check_embedding_model().await?;
         }

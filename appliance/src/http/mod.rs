@@ -74,6 +74,7 @@ pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<Pat
         }
     }
     let checkpoints = tokio::spawn(keep_audit_checkpoints(engine.clone()));
+    let dictionary = tokio::spawn(follow_dictionary(engine.clone()));
     let retention = tokio::spawn(crate::retention::keep_purging(
         engine.settings().clone(),
         engine.store().clone(),
@@ -100,6 +101,7 @@ pub async fn serve(settings: Settings, listen: SocketAddr, ingest_paths: Vec<Pat
         .with_graceful_shutdown(shutdown_signal())
         .await?;
     checkpoints.abort();
+    dictionary.abort();
     retention.abort();
     audit_checkpoint(&engine).await;
     tracing::info!("stopped");
@@ -116,6 +118,20 @@ async fn keep_audit_checkpoints(engine: Engine) {
             return;
         }
         tokio::time::sleep(std::time::Duration::from_secs(seconds)).await;
+    }
+}
+
+/// How often a node looks for a domain dictionary saved through another node.
+const DICTIONARY_POLL: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Keeps the keyword analyzer on the dictionary in the database: with several nodes, the
+/// one that saved it rebuilt the shared index, and the others must cut queries the same way.
+async fn follow_dictionary(engine: Engine) {
+    loop {
+        tokio::time::sleep(DICTIONARY_POLL).await;
+        if let Err(error) = engine.follow_dictionary().await {
+            tracing::warn!("cannot read the domain dictionary: {error:#}");
+        }
     }
 }
 

@@ -190,3 +190,39 @@ async fn vectors_of_another_embedding_model_are_rebuilt_not_mixed() {
     assert_eq!(sorted(test.vectors.vectors(&ids).unwrap()), fresh);
     assert_eq!(recorded().await.as_deref(), Some("fake-embedder"));
 }
+
+/// Before: a node cut queries with the domain dictionary it started with, so after an admin
+/// saved a new one through another node (which rebuilt the shared keyword index), its
+/// queries no longer matched the index until a restart.
+#[tokio::test]
+async fn regression_a_node_kept_cutting_queries_with_an_old_dictionary() {
+    use std::sync::Arc;
+
+    use appliance::engine::{Engine, Parts};
+    use appliance::models::Models;
+    use appliance::store::site_texts::{self, Kind};
+
+    let first = TestEngine::new(None).await;
+    let other = Engine::from_parts(Parts {
+        settings: first.engine.settings().clone(),
+        store: first.engine.store().clone(),
+        keyword: Arc::new(retrieval::KeywordIndex::in_memory(&[]).unwrap()),
+        vectors: Arc::new(super::fakes::HeldVectorStore::new()),
+        models: Models::preloaded(Arc::new(super::fakes::FakeEmbedder), None),
+    });
+    let term = "蓝港云盘".to_owned();
+    assert!(!other.query_terms("蓝港云盘的空间").contains(&term));
+    site_texts::save(first.engine.store(), Kind::DomainDictionary, &term, "admin")
+        .await
+        .unwrap();
+    first.engine.rebuild_keyword_index(vec![term.clone()]).await.unwrap();
+    assert!(
+        other.follow_dictionary().await.unwrap(),
+        "a newer dictionary is followed"
+    );
+    assert!(other.query_terms("蓝港云盘的空间").contains(&term));
+    assert!(
+        !other.follow_dictionary().await.unwrap(),
+        "the same version is not applied twice"
+    );
+}

@@ -157,6 +157,12 @@ pub fn run(store: &dyn KeywordStore) {
     assert!(store.tokens("蓝港云盘").contains(&words[0]));
     assert_eq!(store.document_frequencies(&words).unwrap(), (2, vec![1]));
     assert_eq!(ranked(store, "蓝港云盘")[0], 1);
+    // Following a dictionary another node rebuilt with re-cuts queries, not stored chunks.
+    store.follow_dictionary(&[]);
+    assert!(!store.tokens("蓝港云盘").contains(&words[0]));
+    assert_eq!(store.document_frequencies(&words).unwrap(), (2, vec![1]));
+    store.follow_dictionary(&words);
+    assert_eq!(ranked(store, "蓝港云盘")[0], 1);
     store.rebuild(&[], &cloud).unwrap();
     assert_eq!(store.document_frequencies(&words).unwrap(), (2, vec![0]));
     assert!(ranked(store, "蓝港云盘").contains(&1));

@@ -188,6 +188,11 @@ impl KeywordStore for KeywordIndex {
         Ok(())
     }
 
+    fn follow_dictionary(&self, extra_words: &[String]) {
+        self.index.tokenizers().register(ANALYZER_NAME, analyzer(extra_words));
+        self.analyzer.replace(extra_words);
+    }
+
     fn delete_chunks(&self, chunk_ids: &[u64]) -> Result<()> {
         self.write(|writer, fields| {
             for chunk_id in chunk_ids {

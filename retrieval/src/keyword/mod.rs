@@ -56,6 +56,9 @@ pub trait KeywordStore: Send + Sync {
     /// Switches to a new domain dictionary and replaces every stored chunk by `chunks`
     /// (read back from the database), analysed with it.
     fn rebuild(&self, extra_words: &[String], chunks: &[KeywordChunk]) -> Result<()>;
+    /// Cuts queries and new chunks with the domain dictionary `extra_words` from now on,
+    /// without re-indexing: another node sharing this index has rebuilt it.
+    fn follow_dictionary(&self, extra_words: &[String]);
     /// Best `limit` chunks for `query` that `access` may see.
     fn search(&self, query: &str, limit: usize, access: &Access) -> Result<Vec<ScoredChunk>>;
     /// Number of chunks stored.
