@@ -73,6 +73,11 @@ impl Engine {
             let reason = "the generated answer speaks of the question's condition, not of what it asks";
             return self.extract(question, retrieval_query, answer, reason, lead).await;
         }
+        let said: Vec<&str> = accepted.iter().map(|sentence| sentence.text.as_str()).collect();
+        if !yes_no && !check::speaks_of_question(&said.join(" "), question) {
+            let reason = "the generated answer does not speak of what the question asks";
+            return self.extract(question, retrieval_query, answer, reason, lead).await;
+        }
         let mut accepted = accepted;
         let mut checked_lead = None;
         if yes_no {

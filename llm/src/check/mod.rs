@@ -106,8 +106,9 @@ fn stem(word: &str) -> String {
 
 /// Question words, which are not part of the fact asked about: "Do the answers show where
 /// they come from?" asks nothing about a "where".
-const QUESTION_UNITS: [&str; 13] = [
-    "what", "when", "where", "who", "whom", "whose", "which", "why", "how", "什", "哪", "谁", "誰",
+const QUESTION_UNITS: [&str; 20] = [
+    "what", "when", "where", "who", "whom", "whose", "which", "why", "how", "什", "哪", "谁", "誰", "如", "何", "怎",
+    "样", "樣", "几", "幾",
 ];
 
 /// The question's content units (question words left out), and which of them `text` holds,
@@ -270,6 +271,19 @@ pub fn adds_to_question(sentence: &str, question: &str) -> bool {
         .count();
     let chinese = is_chinese(sentence);
     new >= if chinese { 2 } else { 1 }
+}
+
+/// Share of the question's words an answer must hold to be about the question.
+const ANSWER_QUESTION_SHARE: f32 = 0.3;
+
+/// Whether `answer` (all its sentences) speaks of what `question` asks: it holds at least
+/// [`ANSWER_QUESTION_SHARE`] of the question's words (question words left out). "Nothing
+/// leaves this server" is true and cited but no answer to "What does the knowledge assistant
+/// do?"; a copied table row about ISO9660 none to "What is the maximum file size I can
+/// upload?". A choice (about a third), not fitted to a labelled set.
+pub fn speaks_of_question(answer: &str, question: &str) -> bool {
+    let (units, found) = question_units_in(question, answer);
+    units.is_empty() || found.len() as f32 >= ANSWER_QUESTION_SHARE * units.len() as f32
 }
 
 /// Whether the passage `sentence` cites is about what the sentence says of the question's

@@ -450,3 +450,33 @@ fn a_chinese_yes_or_no_uses_the_questions_verb() {
     }
     assert_eq!(yes_no_lead("Does it need a GPU?", false), "No.");
 }
+
+/// Before: true, cited sentences that do not speak of the question passed as its answer.
+#[test]
+fn regression_an_answer_about_something_else_passed() {
+    for (answer, question) in [
+        (
+            "Nothing leaves this server: no internet connection is used.",
+            "What does the knowledge assistant do?",
+        ),
+        ("GNOME system.", "Which GUI tool manages passwords on GNOME?"),
+        (
+            "This will list all processes running with PID=1 and show their full paths.",
+            "How do I check which init my system really runs?",
+        ),
+    ] {
+        assert!(!speaks_of_question(answer, question), "{question}");
+    }
+    for (answer, question) in [
+        ("The boot loader is started by the UEFI.", "Who starts the boot loader?"),
+        ("KERN_EMERG means system is unusable.", "What does KERN_EMERG mean?"),
+        ("Type a question in the Ask tab.", "How do I ask a question?"),
+        ("在“问答”页输入问题。", "如何提问？"),
+        (
+            "每份文档只对指定的用户组可见，或设为全体员工可见。",
+            "文档上传后谁可以阅读？",
+        ),
+    ] {
+        assert!(speaks_of_question(answer, question), "{question}");
+    }
+}
