@@ -213,6 +213,13 @@ fn employee_and_admin_journeys_in_both_languages() {
         "{}",
         browser.text("#answer")
     );
+    // The streamed draft, marked as not yet checked, is replaced by the checked answer.
+    assert_eq!(
+        browser.script("return document.querySelector('#answer .draft, #answer .draft-label') === null"),
+        json!(true),
+        "{}",
+        browser.text("#answer")
+    );
     browser.screenshot("zh-chat");
     browser.click("#answer .cite");
     browser.wait_until(
