@@ -271,6 +271,16 @@ fn leading_yes_or_no_is_split_off() {
     );
     assert_eq!(split_yes_no("不会离开。"), (None, "不会离开。"));
     assert_eq!(split_yes_no("是的。可以上传。"), (Some(true), "可以上传。"));
+    // The question's own verb, as the answer's lead.
+    assert_eq!(split_yes_no("不需要，它不联网。"), (Some(false), "它不联网。"));
+    assert_eq!(split_yes_no("需要。要先申请令牌。"), (Some(true), "要先申请令牌。"));
+    assert_eq!(
+        split_yes_no("会，每次启动都会清空。"),
+        (Some(true), "每次启动都会清空。")
+    );
+    assert_eq!(split_yes_no("不应该。只写主机名。"), (Some(false), "只写主机名。"));
+    assert_eq!(split_yes_no("有些文件会保留。"), (None, "有些文件会保留。"));
+    assert_eq!(split_yes_no("需要申请令牌。"), (None, "需要申请令牌。"));
 }
 
 #[test]

@@ -41,20 +41,36 @@ pub fn is_yes_no_question(question: &str) -> bool {
 /// `(Some(false), "it does not.")`.
 pub fn split_yes_no(reply: &str) -> (Option<bool>, &str) {
     let trimmed = reply.trim_start();
-    const LEADS: [(&str, bool); 15] = [
+    // Longer leads first: "不需要，" is a no, not a "不" followed by more.
+    const LEADS: [(&str, bool); 30] = [
         ("yes", true),
         ("no", false),
         ("是的", true),
         ("对", true),
         ("對", true),
         ("可以", true),
+        ("需要", true),
+        ("应该", true),
+        ("應該", true),
+        ("会", true),
+        ("會", true),
+        ("能", true),
+        ("有", true),
         ("不是", false),
         ("不会", false),
         ("不會", false),
         ("不能", false),
         ("不可以", false),
+        ("不需要", false),
+        ("不用", false),
+        ("不必", false),
+        ("不应该", false),
+        ("不應該", false),
+        ("不允许", false),
+        ("不允許", false),
         ("没有", false),
         ("沒有", false),
+        ("没", false),
         ("否", false),
         ("不", false),
     ];
