@@ -60,7 +60,13 @@ pub fn eval_fixtures() -> PathBuf {
 
 /// Runs the binary with `args` on `data_dir`, failing the test on a non-zero exit.
 pub fn appliance(data_dir: &Path, args: &[&str]) -> Output {
-    let output = appliance_unchecked(data_dir, args);
+    appliance_with(data_dir, &[], args)
+}
+
+/// Runs the binary with `args` on `data_dir` and `env` added (settings as `APPLIANCE__`
+/// variables), failing the test on a non-zero exit.
+pub fn appliance_with(data_dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
+    let output = run_appliance(data_dir, env, args);
     assert!(
         output.status.success(),
         "appliance {args:?} failed:\n{}\n{}",
@@ -70,28 +76,13 @@ pub fn appliance(data_dir: &Path, args: &[&str]) -> Output {
     output
 }
 
-/// Runs the binary with `args` on `data_dir` and `env` added (settings as `APPLIANCE__`
-/// variables), failing the test on a non-zero exit.
-pub fn appliance_with(data_dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
-    let output = Command::new(binary())
-        .envs(env.iter().map(|(name, value)| (name, value)))
-        .arg("--data-dir")
-        .arg(data_dir)
-        .arg("--models-dir")
-        .arg(models_dir())
-        .args(args)
-        .output()
-        .expect("the appliance binary runs");
-    assert!(
-        output.status.success(),
-        "appliance {args:?} failed:\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    output
+pub fn appliance_unchecked(data_dir: &Path, args: &[&str]) -> Output {
+    run_appliance(data_dir, &[], args)
 }
 
-pub fn appliance_unchecked(data_dir: &Path, args: &[&str]) -> Output {
+fn run_appliance(data_dir: &Path, env: &[(String, String)], args: &[&str]) -> Output {
     Command::new(binary())
+        .envs(env.iter().map(|(name, value)| (name, value)))
         .arg("--data-dir")
         .arg(data_dir)
         .arg("--models-dir")

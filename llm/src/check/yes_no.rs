@@ -41,40 +41,24 @@ pub fn is_yes_no_question(question: &str) -> bool {
 /// `(Some(false), "it does not.")`.
 pub fn split_yes_no(reply: &str) -> (Option<bool>, &str) {
     let trimmed = reply.trim_start();
-    // Longer leads first: "不需要，" is a no, not a "不" followed by more.
-    const LEADS: [(&str, bool); 30] = [
+    // A lead must stand alone (punctuation after it), so "不" never takes "不需要，".
+    // Chinese verb leads ("不需要，", "会。") are those `yes_no_lead` writes.
+    const LEADS: [(&str, bool); 10] = [
         ("yes", true),
         ("no", false),
         ("是的", true),
         ("对", true),
         ("對", true),
-        ("可以", true),
-        ("需要", true),
-        ("应该", true),
-        ("應該", true),
-        ("会", true),
-        ("會", true),
-        ("能", true),
-        ("有", true),
         ("不是", false),
-        ("不会", false),
-        ("不會", false),
-        ("不能", false),
-        ("不可以", false),
-        ("不需要", false),
-        ("不用", false),
-        ("不必", false),
-        ("不应该", false),
-        ("不應該", false),
-        ("不允许", false),
-        ("不允許", false),
-        ("没有", false),
-        ("沒有", false),
         ("没", false),
         ("否", false),
         ("不", false),
+        ("不用", false),
     ];
-    for (lead, value) in LEADS {
+    let verb_leads = CHINESE_VERBS
+        .iter()
+        .flat_map(|(_, affirmative, negative)| [(*affirmative, true), (*negative, false)]);
+    for (lead, value) in LEADS.into_iter().chain(verb_leads) {
         let Some(rest) = strip_prefix_ignore_case(trimmed, lead) else {
             continue;
         };
@@ -163,35 +147,38 @@ pub fn yes_no_lead(question: &str, yes: bool) -> String {
     format!("{}。", if yes { affirmative } else { negative })
 }
 
+/// The modal verbs a Chinese yes/no question turns on: the form in the question, and the
+/// yes and the no that answer it. Earlier entries win.
+const CHINESE_VERBS: [(&str, &str, &str); 19] = [
+    ("有没有", "有", "没有"),
+    ("有沒有", "有", "沒有"),
+    ("是否有", "有", "没有"),
+    ("能否", "能", "不能"),
+    ("可否", "可以", "不可以"),
+    ("需要", "需要", "不需要"),
+    ("可以", "可以", "不可以"),
+    ("能够", "能", "不能"),
+    ("能夠", "能", "不能"),
+    ("允许", "允许", "不允许"),
+    ("允許", "允許", "不允許"),
+    ("应该", "应该", "不应该"),
+    ("應該", "應該", "不應該"),
+    ("必须", "必须", "不必"),
+    ("必須", "必須", "不必"),
+    ("能", "能", "不能"),
+    ("会", "会", "不会"),
+    ("會", "會", "不會"),
+    ("要", "要", "不要"),
+];
+
 /// The modal verb a Chinese yes/no question turns on, as its yes and no forms. Earlier
 /// entries win ("会议室能预约吗" turns on 能, not the 会 of 会议); a character that only
 /// starts a noun (会议, 能力, 要求) is not a verb.
 fn chinese_verb(question: &str) -> Option<(&'static str, &'static str)> {
-    const VERBS: [(&str, &str, &str); 19] = [
-        ("有没有", "有", "没有"),
-        ("有沒有", "有", "沒有"),
-        ("是否有", "有", "没有"),
-        ("能否", "能", "不能"),
-        ("可否", "可以", "不可以"),
-        ("需要", "需要", "不需要"),
-        ("可以", "可以", "不可以"),
-        ("能够", "能", "不能"),
-        ("能夠", "能", "不能"),
-        ("允许", "允许", "不允许"),
-        ("允許", "允許", "不允許"),
-        ("应该", "应该", "不应该"),
-        ("應該", "應該", "不應該"),
-        ("必须", "必须", "不必"),
-        ("必須", "必須", "不必"),
-        ("能", "能", "不能"),
-        ("会", "会", "不会"),
-        ("會", "會", "不會"),
-        ("要", "要", "不要"),
-    ];
     const NOUN_STARTS: [&str; 14] = [
         "会议", "会員", "会员", "会计", "会场", "會議", "會員", "會計", "能力", "能源", "能量", "要求", "要点", "要點",
     ];
-    VERBS.iter().find_map(|(form, affirmative, negative)| {
+    CHINESE_VERBS.iter().find_map(|(form, affirmative, negative)| {
         question
             .match_indices(form)
             .any(|(at, _)| !NOUN_STARTS.iter().any(|noun| question[at..].starts_with(noun)))
