@@ -3,7 +3,6 @@
 //! One model instance holds a KV cache, so generations are serialised through a mutex
 //! (callers queue fairly in front of it, see [`crate::queue`]).
 
-use std::fs::File;
 use std::path::Path;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -14,6 +13,7 @@ use candle_transformers::generation::{LogitsProcessor, Sampling};
 use candle_transformers::models::{quantized_gemma3, quantized_llama, quantized_qwen2};
 use tokenizers::Tokenizer;
 
+use crate::gguf_reader::GgufReader;
 use crate::gguf_tokenizer::tokenizer_from_gguf;
 use crate::{Error, Result};
 
@@ -206,7 +206,7 @@ impl LocalGenerator {
             path: path.into(),
             reason,
         };
-        let mut file = File::open(path)?;
+        let mut file = GgufReader::open(path)?;
         let content = gguf_file::Content::read(&mut file).map_err(|error| malformed(error.to_string()))?;
         let architecture = content
             .metadata

@@ -10,6 +10,7 @@ pub mod citations;
 pub mod e5;
 mod error;
 mod generator;
+mod gguf_reader;
 mod gguf_tokenizer;
 pub mod prompt;
 pub mod queue;

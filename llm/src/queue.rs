@@ -166,6 +166,9 @@ mod tests {
         (holder, release_sender)
     }
 
+    /// Regression: the test waited a fixed 50 ms for each waiter to take its ticket, and
+    /// on a loaded CI machine the third waiter arrived after the queue had emptied. Each
+    /// waiter now says when it has heard its first position before the next one starts.
     #[test]
     fn callers_run_one_at_a_time_in_order_and_see_their_position() {
         let queue = Arc::new(FairQueue::default());
@@ -175,11 +178,15 @@ mod tests {
         let mut waiters = Vec::new();
         for index in 0..3 {
             let (queue, running, order) = (queue.clone(), running.clone(), order.clone());
+            let (waiting_sender, waiting_receiver) = std::sync::mpsc::channel();
             waiters.push(std::thread::spawn(move || {
                 let mut positions = Vec::new();
                 queue
                     .run(
                         &mut |ahead| {
+                            if positions.is_empty() {
+                                waiting_sender.send(()).unwrap();
+                            }
                             positions.push(ahead);
                             true
                         },
@@ -193,7 +200,9 @@ mod tests {
                     .unwrap();
                 positions
             }));
-            std::thread::sleep(Duration::from_millis(50));
+            waiting_receiver
+                .recv_timeout(Duration::from_secs(30))
+                .expect("a waiter behind a held queue hears its position");
         }
         release_sender.send(()).unwrap();
         first.join().unwrap().unwrap();
@@ -216,12 +225,14 @@ mod tests {
             &mut |ahead| {
                 assert_eq!(ahead, 1);
                 reports += 1;
-                started.elapsed() < Duration::from_millis(1200)
+                reports < 3
             },
             || Ok(()),
         );
         assert!(matches!(outcome, Err(Error::Cancelled)));
-        assert!(reports >= 3, "{reports} reports");
+        assert_eq!(reports, 3);
+        // An unchanged position is repeated every REPORT_EVERY, not in a busy loop.
+        assert!(started.elapsed() >= REPORT_EVERY * 2, "{:?}", started.elapsed());
         release_sender.send(()).unwrap();
         holder.join().unwrap().unwrap();
     }

@@ -44,7 +44,7 @@ pub fn requantize_gguf(source: &Path, destination: &Path) -> Result<RequantizeRe
         path: source.into(),
         reason,
     };
-    let mut reader = File::open(source)?;
+    let mut reader = crate::gguf_reader::GgufReader::open(source)?;
     let content = gguf_file::Content::read(&mut reader).map_err(|error| malformed(error.to_string()))?;
     let mut names: Vec<&String> = content.tensor_infos.keys().collect();
     names.sort_by_key(|name| content.tensor_infos[*name].offset);
