@@ -11,13 +11,13 @@ use std::collections::HashSet;
 
 use llm::check;
 use llm::citations::{
-    SentenceSupport, drop_dangling_markers, keep_quoted_markers, neutralize_markers, render_verified, split_sentences,
-    unwrap_lines, verify_sentences,
+    SentenceSupport, drop_dangling_markers, keep_quoted_markers, neutralize_markers, render_verified, verify_sentences,
 };
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
 use super::Engine;
 use super::answer::{Answer, Citation};
+use super::extract::{MIN_EXTRACT_COVERAGE, best_sentences, extract_label};
 use crate::Result;
 
 /// Share of a sentence's words (or Chinese characters) that must occur in a passage for the
@@ -74,7 +74,10 @@ impl Engine {
             return self.extract(question, retrieval_query, answer, reason, lead).await;
         }
         let said: Vec<&str> = accepted.iter().map(|sentence| sentence.text.as_str()).collect();
-        if !yes_no && !check::speaks_of_question(&said.join(" "), question) {
+        if !yes_no
+            && (!check::speaks_of_question(&said.join(" "), question)
+                || !self.covers_question(retrieval_query, &accepted, answer).await?)
+        {
             let reason = "the generated answer does not speak of what the question asks";
             return self.extract(question, retrieval_query, answer, reason, lead).await;
         }
@@ -137,6 +140,26 @@ impl Engine {
                 .content_terms(&asked)
                 .iter()
                 .any(|term| said.contains(term))
+    }
+
+    /// Whether the `accepted` sentences, with the headings of the passages they cite, cover
+    /// the question's weighted terms as much as an extracted sentence with its heading must
+    /// ([`MIN_EXTRACT_COVERAGE`]): an answer is held to the bar of a quote. Copied table rows
+    /// holding the question's common words ("file", "size") but none of its rare ones
+    /// ("maximum", "upload") do not answer "What is the maximum file size I can upload?".
+    async fn covers_question(&self, query: &str, accepted: &[SentenceSupport], answer: &Answer) -> Result<bool> {
+        let mut cited: Vec<usize> = accepted.iter().flat_map(|sentence| sentence.cited.clone()).collect();
+        cited.sort_unstable();
+        cited.dedup();
+        let headings = cited.iter().filter_map(|number| answer.sources.get(number - 1));
+        let said: Vec<&str> = headings
+            .map(|hit| hit.heading.as_str())
+            .chain(accepted.iter().map(|sentence| sentence.text.as_str()))
+            .collect();
+        let keyword = self.keyword.clone();
+        let (query, said) = (query.to_owned(), said.join(" "));
+        let coverage = tokio::task::spawn_blocking(move || keyword.coverage(&query, &[said.as_str()])).await??;
+        Ok(coverage.first().is_none_or(|&covered| covered >= MIN_EXTRACT_COVERAGE))
     }
 
     /// Sets the answer's text, sentences and citations from checked `sentences`.
@@ -354,9 +377,6 @@ fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) 
     contradiction
 }
 
-/// Sentences shorter than this many characters (headings, list stubs) are never extracted.
-const MIN_EXTRACT_CHARS: usize = 8;
-
 /// A word of `sentence` that none of the passages it cites has. A yes or no restates the
 /// question, so every word of it must be in a passage.
 fn missing_word(sentence: &str, cited: &[usize], passages: &[&str]) -> Option<String> {
@@ -370,97 +390,6 @@ fn missing_word(sentence: &str, cited: &[usize], passages: &[&str]) -> Option<St
         }
     }
     first
-}
-
-/// Weighted coverage of the question a sentence needs to be extracted: below it, no
-/// sentence answers and the question is refused. A choice (about half the question's
-/// weight, a third for short sentences' partial matches), not fitted to a set.
-const MIN_EXTRACT_COVERAGE: f32 = 0.34;
-
-/// Up to two sentences of `passages` with the best weighted coverage of `query`, each with
-/// its passage's number, in passage order; none when no sentence covers enough.
-fn best_sentences(
-    keyword: &dyn retrieval::KeywordStore,
-    query: &str,
-    passages: &[&str],
-) -> retrieval::Result<Vec<(usize, String)>> {
-    let candidates: Vec<(usize, String, String)> = passages
-        .iter()
-        .enumerate()
-        .flat_map(|(index, passage)| {
-            // Paragraph by paragraph; a heading is not extracted but counts for the
-            // sentences under it ("## Asking questions" over "Type a question in the Ask
-            // tab."). PDF text breaks lines (and words, with a hyphen) where the page did.
-            let mut heading = String::new();
-            let mut sentences = Vec::new();
-            for paragraph in passage.split("\n\n") {
-                let paragraph = paragraph.trim();
-                if let Some(title) = paragraph.strip_prefix('#') {
-                    heading = title.trim_start_matches('#').trim().to_owned();
-                    continue;
-                }
-                for sentence in split_sentences(&unwrap_lines(paragraph)) {
-                    if sentence.chars().count() >= MIN_EXTRACT_CHARS {
-                        sentences.push((index + 1, format!("{heading} {sentence}"), sentence.trim().to_owned()));
-                    }
-                }
-            }
-            sentences
-        })
-        .collect();
-    let scored: Vec<&str> = candidates.iter().map(|(_, scored, _)| scored.as_str()).collect();
-    let scores = keyword.coverage(query, &scored)?;
-    // The question's words each sentence (with its heading) holds, "read" and "readable"
-    // alike, which the keyword stemmer tells apart: the tie-break between equal scores.
-    let held: Vec<HashSet<String>> = scored
-        .iter()
-        .map(|text| check::question_units_in(query, text).1.into_iter().collect())
-        .collect();
-    let candidates: Vec<(usize, String)> = candidates
-        .into_iter()
-        .map(|(number, _, sentence)| (number, sentence))
-        .collect();
-    let mut order: Vec<usize> = (0..candidates.len()).collect();
-    order.sort_by(|left, right| {
-        scores[*right]
-            .total_cmp(&scores[*left])
-            .then(held[*right].len().cmp(&held[*left].len()))
-            .then(left.cmp(right))
-    });
-    let best = order.first().map(|index| scores[*index]).unwrap_or(0.0);
-    if best < MIN_EXTRACT_COVERAGE {
-        return Ok(Vec::new());
-    }
-    // The same sentence from two copies of a document (its PDF and HTML) is taken once, and
-    // an English sentence holding only part of the question's words a chosen one holds adds
-    // nothing. Not in Chinese: its units are characters, where "可以" in the question is
-    // held by "可以上传" but not by "可见" (visible to), which answers "谁可以阅读".
-    let english = !is_chinese(query);
-    let mut seen = HashSet::new();
-    let mut chosen: Vec<usize> = Vec::new();
-    for index in order {
-        if chosen.len() == 2 || scores[index] < best * 0.8 {
-            break;
-        }
-        let padding = english
-            && chosen
-                .iter()
-                .any(|other| held[index].len() < held[*other].len() && held[index].is_subset(&held[*other]));
-        if !padding && seen.insert(llm::citations::lexical_units(&candidates[index].1)) {
-            chosen.push(index);
-        }
-    }
-    chosen.sort();
-    Ok(chosen.into_iter().map(|index| candidates[index].clone()).collect())
-}
-
-/// The label an extracted answer starts with, in the question's language.
-fn extract_label(question: &str) -> &'static str {
-    if is_chinese(question) {
-        "摘录（未经模型生成）："
-    } else {
-        "Extract (not generated): "
-    }
 }
 
 #[cfg(test)]
@@ -546,36 +475,6 @@ mod tests {
             None,
             "a wrong number does not make the opposite true"
         );
-    }
-
-    /// Before: "Who can read an uploaded document?" was answered by two sentences, the
-    /// first only about uploading; both scored alike because the stemmer keeps "readable"
-    /// apart from "read" and the heading "Uploading documents" counts for both.
-    #[test]
-    fn regression_an_extract_was_padded_with_a_sentence_that_adds_nothing() {
-        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
-        let passage = "## Uploading documents\n\nAdministrators upload PDF, HTML, Markdown and text files. \
-                       Each document is readable by the\ngroups it is assigned to, or by every employee when it is \
-                       public.\n\n## Asking questions\n\nType a question in the Ask tab.";
-        let chosen = best_sentences(&keyword, "Who can read an uploaded document?", &[passage]).unwrap();
-        let sentences: Vec<&str> = chosen.iter().map(|(_, sentence)| sentence.as_str()).collect();
-        assert_eq!(
-            sentences,
-            ["Each document is readable by the groups it is assigned to, or by every employee when it is public."]
-        );
-        // In Chinese, held characters mislead ("可以" of "可以上传"): the answer ("可见")
-        // must stay.
-        let 上传 = "## 上传文档\n\n管理员可以上传 PDF、HTML、Markdown 和文本文件。每份文档只对指定的用户组可见，或设为全体员工可见。";
-        let chosen = best_sentences(&keyword, "文档上传后谁可以阅读？", &[上传]).unwrap();
-        assert!(
-            chosen.iter().any(|(_, sentence)| sentence.contains("可见")),
-            "{chosen:?}"
-        );
-        // Two sentences holding the same words of the question both stay: either may be the
-        // one with the answer.
-        let canteen = "The canteen opens for all staff. The canteen opens at 11:30 on weekdays.";
-        let chosen = best_sentences(&keyword, "When does the canteen open?", &[canteen]).unwrap();
-        assert_eq!(chosen.len(), 2, "{chosen:?}");
     }
 
     #[test]

@@ -15,6 +15,7 @@
 mod answer;
 mod citing;
 mod documents;
+mod extract;
 mod indexing;
 mod jobs;
 mod readiness;

@@ -371,3 +371,47 @@ async fn regression_an_answer_about_the_questions_condition_falls_back_to_an_ext
         .unwrap();
     assert!(!answer.extractive && !answer.refused, "{answer:?}");
 }
+
+#[tokio::test]
+async fn regression_copied_rows_holding_the_questions_common_words_passed_as_an_answer() {
+    // Asked for the maximum upload size, which no document gives, the 0.5B model copied
+    // boot-loader table rows holding "file" and "size"; every row was cited and supported.
+    let test = with_documents_and_settings(Some(Vec::new()), |settings| settings.refuse_below_evidence = 0.0).await;
+    test.ingest(
+        "/docs/boot.md",
+        "# Boot loaders\n\nSyslinux understands the ISO9660 file system. The file size of the image is 344 KB. \
+         Lilo relies on the sector locations of data.\n",
+        &[],
+    )
+    .await;
+    test.ingest(
+        "/docs/upload.md",
+        "# Uploading\n\nAdministrators upload PDF and text files.\n",
+        &[],
+    )
+    .await;
+    // Files come up everywhere, as in a real collection: "file" weighs little.
+    for (path, text) in [
+        (
+            "/docs/folder.md",
+            "# Shared folder\n\nKeep each file in the shared folder. Its size grows weekly.\n",
+        ),
+        ("/docs/print.md", "# Printing\n\nPrint a file from the menu.\n"),
+        ("/docs/mail.md", "# Mail\n\nAttach a file to the mail.\n"),
+    ] {
+        test.ingest(path, text, &[]).await;
+    }
+    let question = "What is the maximum file size I can upload?";
+    let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
+    let boot = 1 + hits.iter().position(|hit| hit.document == "boot.md").unwrap();
+    test.generator.as_ref().unwrap().push(Script::Say(format!(
+        "Syslinux understands the ISO9660 file system [{boot}]. The file size of the image is 344 KB [{boot}]."
+    )));
+    let answer = test
+        .engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap();
+    assert!(answer.extractive || answer.refused, "{answer:?}");
+    assert!(!answer.answer.contains("344"), "{}", answer.answer);
+}

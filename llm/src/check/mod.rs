@@ -226,6 +226,7 @@ pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
     }
     for clause in clauses(sentence) {
         if let Some((matched, _)) = matching_clause(clause, passage)
+            && states_the_same(clause, matched)
             && !same_polarity(clause, matched)
         {
             return Some(Conflict::Polarity(matched.to_owned()));
@@ -244,6 +245,20 @@ pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
         }
     }
     None
+}
+
+/// Whether the passage clause `matched` speaks of the same thing as `clause`, so that an
+/// opposite polarity contradicts it: it shares two of its words ("connects" and
+/// "connection" alike), or the one there is. "My question is not logged" shares only
+/// "question" with "Type a question in the Ask tab", and says nothing against it.
+fn states_the_same(clause: &str, matched: &str) -> bool {
+    let units = content_units(clause);
+    let present = content_units(matched);
+    let shared = units
+        .iter()
+        .filter(|unit| present.iter().any(|other| same_word(unit, other)))
+        .count();
+    shared >= units.len().min(2)
 }
 
 /// The content words of `sentence` that `passage` does not have (stems, and English words

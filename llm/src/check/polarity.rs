@@ -156,7 +156,8 @@ pub fn clauses(text: &str) -> Vec<&str> {
     found
         .into_iter()
         .map(str::trim)
-        .filter(|clause| !lexical_units(clause).is_empty())
+        // A Markdown heading names a topic and states nothing.
+        .filter(|clause| !clause.starts_with('#') && !lexical_units(clause).is_empty())
         .collect()
 }
 

@@ -490,3 +490,21 @@ fn regression_an_answer_about_something_else_passed() {
         assert!(speaks_of_question(answer, question), "{question}");
     }
 }
+
+/// Asked "Is my question logged?" of the demo page, the draft "my question is not logged"
+/// was called a contradiction of the heading "## Asking questions": one shared word. It is
+/// unsupported, not contradicted, and implies no "yes".
+#[test]
+fn regression_one_shared_word_with_a_heading_was_a_contradiction() {
+    let passage = "## Asking questions\n\nType a question in the Ask tab.";
+    assert_eq!(conflict("My question is not logged.", passage), None);
+    assert_eq!(
+        conflict("Questions are not typed in the Ask tab.", passage).is_some(),
+        true
+    );
+    assert!(
+        clauses("# Title\n\nBody text here.")
+            .iter()
+            .all(|clause| !clause.starts_with('#'))
+    );
+}
