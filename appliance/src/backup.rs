@@ -328,6 +328,12 @@ pub async fn restore(archive: &Path, settings: &Settings) -> anyhow::Result<Rest
     };
     let embedded_again = engine.restore_vectors(vectors).await?;
     crate::store::index_meta::set(engine.store(), crate::engine::EMBEDDING_MODEL_KEY, &current).await?;
+    crate::store::index_meta::set(
+        engine.store(),
+        crate::engine::KEYWORD_ANALYZER_KEY,
+        retrieval::tokenizer::ANALYZER_VERSION,
+    )
+    .await?;
     let checkpoints = audit::read_checkpoints(&settings.audit_checkpoint_path())?;
     let verified = audit::verify(engine.store(), &checkpoints)
         .await

@@ -14,6 +14,11 @@ use crate::normalize::normalize;
 /// Name under which the analyzer is registered in the index.
 pub const ANALYZER_NAME: &str = "zh_en";
 
+/// Which analysis built an index: bumped whenever normalisation or cutting changes, so
+/// that an index built by an older binary is analysed again (2: Taiwanese computing words
+/// folded to the mainland ones).
+pub const ANALYZER_VERSION: &str = "zh_en-2";
+
 fn default_jieba() -> Arc<Jieba> {
     static JIEBA: OnceLock<Arc<Jieba>> = OnceLock::new();
     JIEBA.get_or_init(|| Arc::new(Jieba::new())).clone()

@@ -38,7 +38,7 @@ pub use indexing::{IngestOptions, IngestOutcome, IngestStatus};
 pub use readiness::{Check, Readiness};
 pub use search::{Hit, SearchMode, snippet};
 pub use stream::{Question, StreamEvent};
-pub use upgrade::EMBEDDING_MODEL as EMBEDDING_MODEL_KEY;
+pub use upgrade::{EMBEDDING_MODEL as EMBEDDING_MODEL_KEY, KEYWORD_ANALYZER as KEYWORD_ANALYZER_KEY};
 
 use crate::models::Models;
 use crate::settings::Settings;
@@ -200,6 +200,7 @@ impl Engine {
             .dictionary_version
             .store(dictionary_version, std::sync::atomic::Ordering::Relaxed);
         if matches!(mode, OpenMode::Write) {
+            engine.check_keyword_analyzer().await?;
             engine.check_embedding_model().await?;
         }
         Ok(engine)

@@ -1,13 +1,18 @@
 //! What an upgrade must not get wrong about the indexes: vectors of two embedding models
 //! cannot be compared, so vectors built by another model than the one in use are rebuilt,
-//! never mixed with new ones.
+//! never mixed with new ones; and a keyword index cut by an older analysis would miss the
+//! words queries are now cut into, so it is analysed again.
 
 use super::Engine;
 use crate::Result;
-use crate::store::{documents, index_meta};
+use crate::store::{documents, index_meta, site_texts};
 
 /// `index_meta` key of the embedding model that built the vectors.
 pub const EMBEDDING_MODEL: &str = "embedding_model";
+
+/// `index_meta` key of the analysis ([`retrieval::tokenizer::ANALYZER_VERSION`]) that cut
+/// the keyword index.
+pub const KEYWORD_ANALYZER: &str = "keyword_analyzer";
 
 impl Engine {
     /// The embedding model in use (loads it).
@@ -50,6 +55,25 @@ impl Engine {
             tracing::info!(chunks = rebuilt, "vectors rebuilt with {current}");
         }
         index_meta::set(&self.store, EMBEDDING_MODEL, &current).await?;
+        Ok(rebuilt)
+    }
+
+    /// Checks that the keyword index was cut by this binary's analysis: analyses every
+    /// chunk again when another one (or, before it was recorded, the first one) cut it.
+    /// Returns how many chunks were indexed again.
+    pub async fn check_keyword_analyzer(&self) -> Result<usize> {
+        let current = retrieval::tokenizer::ANALYZER_VERSION;
+        let recorded = index_meta::get(&self.store, KEYWORD_ANALYZER).await?;
+        let mut rebuilt = 0;
+        if recorded.as_deref() != Some(current) && documents::chunk_count(&self.store).await? > 0 {
+            tracing::warn!(previous = ?recorded, current, "the keyword index was cut by another analysis: indexing every chunk again");
+            let dictionary = site_texts::current(&self.store, site_texts::Kind::DomainDictionary, "").await?;
+            rebuilt = self
+                .rebuild_keyword_index(site_texts::dictionary_words(&dictionary.text))
+                .await?;
+            tracing::info!(chunks = rebuilt, "keyword index analysed again");
+        }
+        index_meta::set(&self.store, KEYWORD_ANALYZER, current).await?;
         Ok(rebuilt)
     }
 }

@@ -191,6 +191,43 @@ async fn vectors_of_another_embedding_model_are_rebuilt_not_mixed() {
     assert_eq!(recorded().await.as_deref(), Some("fake-embedder"));
 }
 
+#[tokio::test]
+async fn a_keyword_index_cut_by_an_older_analysis_is_cut_again() {
+    use appliance::acl::Acl;
+    use appliance::engine::{KEYWORD_ANALYZER_KEY, SearchMode};
+    use appliance::store::index_meta;
+    let test = TestEngine::new(None).await;
+    test.ingest(
+        "/docs/hostname.md",
+        "# 主机名\n\n系统主机名保存在 /etc/hostname 文件中，由启动脚本设置。\n",
+        &[],
+    )
+    .await;
+    test.ingest("/docs/canteen.md", "# Canteen\n\nThe canteen opens at seven.\n", &[])
+        .await;
+    let store = test.engine.store();
+    // An index from before the analysis was recorded, or from an older one, is cut again.
+    index_meta::set(store, KEYWORD_ANALYZER_KEY, "zh_en-1").await.unwrap();
+    assert_eq!(test.engine.check_keyword_analyzer().await.unwrap(), 2);
+    assert_eq!(
+        index_meta::get(store, KEYWORD_ANALYZER_KEY).await.unwrap().as_deref(),
+        Some(retrieval::tokenizer::ANALYZER_VERSION)
+    );
+    assert_eq!(test.engine.check_keyword_analyzer().await.unwrap(), 0);
+    // Asked in Traditional characters and Taiwanese words (檔案, 設定), the Simplified
+    // document (文件, 设置) is found by its keywords.
+    let hits = test
+        .engine
+        .search_with("檔案設定？", &Acl::operator(), 5, SearchMode::Keyword)
+        .await
+        .unwrap();
+    assert_eq!(
+        hits.first().map(|hit| hit.document.as_str()),
+        Some("hostname.md"),
+        "{hits:?}"
+    );
+}
+
 /// Before: a node cut queries with the domain dictionary it started with, so after an admin
 /// saved a new one through another node (which rebuilt the shared keyword index), its
 /// queries no longer matched the index until a restart.

@@ -498,10 +498,7 @@ fn regression_an_answer_about_something_else_passed() {
 fn regression_one_shared_word_with_a_heading_was_a_contradiction() {
     let passage = "## Asking questions\n\nType a question in the Ask tab.";
     assert_eq!(conflict("My question is not logged.", passage), None);
-    assert_eq!(
-        conflict("Questions are not typed in the Ask tab.", passage).is_some(),
-        true
-    );
+    assert!(conflict("Questions are not typed in the Ask tab.", passage).is_some());
     assert!(
         clauses("# Title\n\nBody text here.")
             .iter()
