@@ -47,7 +47,17 @@ fn urlencode(text: &str) -> String {
 }
 
 pub(super) fn get(agent: &ureq::Agent, url: &str, cookie: &str) -> (u16, Value) {
-    let mut response = agent.get(url).header("Cookie", cookie).call().unwrap();
+    // A GET is safe to repeat: once, when the pooled keep-alive connection it went out on
+    // was already closed ("Peer disconnected", seen once in CI right after polling jobs).
+    let mut response = agent
+        .get(url)
+        .header("Cookie", cookie)
+        .call()
+        .or_else(|error| match error {
+            ureq::Error::Io(_) => agent.get(url).header("Cookie", cookie).call(),
+            other => Err(other),
+        })
+        .unwrap();
     (
         response.status().as_u16(),
         response.body_mut().read_json().unwrap_or(Value::Null),
