@@ -28,11 +28,18 @@ async fn with_documents_and_settings(
     test
 }
 
-/// The passage number each document will have in the prompt for `question`.
-async fn numbers(test: &TestEngine, question: &str) -> (usize, usize) {
+/// The passage number the document `name` will have in the prompt for `question`.
+async fn number_of(test: &TestEngine, question: &str, name: &str) -> usize {
     let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
-    let position = |name: &str| 1 + hits.iter().position(|hit: &Hit| hit.document == name).unwrap();
-    (position("canteen.md"), position("parking.md"))
+    1 + hits.iter().position(|hit: &Hit| hit.document == name).unwrap()
+}
+
+/// The passage numbers of the canteen and the parking documents for `question`.
+async fn numbers(test: &TestEngine, question: &str) -> (usize, usize) {
+    (
+        number_of(test, question, "canteen.md").await,
+        number_of(test, question, "parking.md").await,
+    )
 }
 
 #[tokio::test]
@@ -127,8 +134,7 @@ async fn regression_an_answer_that_drops_the_not_is_replaced_by_the_passage() {
     )
     .await;
     let question = "Does the appliance use an internet connection?";
-    let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
-    let network = 1 + hits.iter().position(|hit| hit.document == "network.md").unwrap();
+    let network = number_of(&test, question, "network.md").await;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say(format!(
         "Yes. The appliance uses an internet connection [{network}]."
@@ -339,8 +345,7 @@ async fn regression_an_answer_about_the_questions_condition_falls_back_to_an_ext
     )
     .await;
     let question = "文档上传后谁可以阅读？";
-    let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
-    let upload = 1 + hits.iter().position(|hit| hit.document == "上传.md").unwrap();
+    let upload = number_of(&test, question, "上传.md").await;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say(format!("管理员可以上传 PDF 和文本文件 [{upload}]。")));
     let answer = test
@@ -402,8 +407,7 @@ async fn regression_copied_rows_holding_the_questions_common_words_passed_as_an_
         test.ingest(path, text, &[]).await;
     }
     let question = "What is the maximum file size I can upload?";
-    let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
-    let boot = 1 + hits.iter().position(|hit| hit.document == "boot.md").unwrap();
+    let boot = number_of(&test, question, "boot.md").await;
     test.generator.as_ref().unwrap().push(Script::Say(format!(
         "Syslinux understands the ISO9660 file system [{boot}]. The file size of the image is 344 KB [{boot}]."
     )));
