@@ -43,12 +43,18 @@ pub fn collect_files(paths: &[PathBuf]) -> Vec<PathBuf> {
 
 /// Peak resident memory of this process, in MiB (Linux).
 pub fn peak_rss_mb() -> f64 {
+    memory_mb("VmHWM")
+}
+
+/// One memory figure of this process from `/proc/self/status` (`VmHWM`, the peak resident
+/// memory; `VmRSS`, the resident memory now), in MiB; 0 where there is no such file.
+pub fn memory_mb(field: &str) -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|value| value.trim().trim_end_matches("kB").trim().parse::<f64>().ok())
-        .map(|kilobytes| kilobytes / 1024.0)
+        .map(|kilobytes| (kilobytes / 1024.0 * 10.0).round() / 10.0)
         .unwrap_or(0.0)
 }
 
@@ -547,6 +553,7 @@ mod tests {
             .map(|file| file.strip_prefix(dir.path()).unwrap().display().to_string())
             .collect();
         assert_eq!(names, vec!["a.md", "d.txt", "sub/b.PDF"]);
-        assert!(peak_rss_mb() > 0.0);
+        let resident = memory_mb("VmRSS");
+        assert!(resident > 0.0 && resident <= peak_rss_mb(), "{resident}");
     }
 }

@@ -17,6 +17,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use crate::acl::{DocumentAccess, Role};
+use crate::commands::peak_rss_mb;
 use crate::engine::{Engine, IngestOptions};
 use crate::settings::Settings;
 use crate::store::users;
@@ -446,12 +447,4 @@ fn summary(results: &Results, seconds: f64, args: &LoadArgs) -> Value {
         "uploads": results.uploads,
         "peak_rss_mb": peak_rss_mb(),
     })
-}
-
-/// The process's peak resident memory (`VmHWM`), in MiB.
-fn peak_rss_mb() -> Option<f64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some((kib / 1024.0 * 10.0).round() / 10.0)
 }

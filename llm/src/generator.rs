@@ -128,7 +128,8 @@ impl Architecture {
     fn snapshot(&self) -> Option<Architecture> {
         match self {
             Architecture::Qwen2(_) => None,
-            Architecture::FastQwen2(session) => Some(Architecture::FastQwen2(session.clone())),
+            // A copy that fails (out of memory) only costs reading the system turn again.
+            Architecture::FastQwen2(session) => session.try_clone().ok().map(Architecture::FastQwen2),
             Architecture::Llama(model) => Some(Architecture::Llama(model.clone())),
             Architecture::Gemma3(model) => Some(Architecture::Gemma3(model.clone())),
         }
@@ -152,7 +153,8 @@ impl Architecture {
 struct ModelState {
     working: Architecture,
     /// The token ids of the last system turn and the model right after reading them: the
-    /// cache is copy-on-write tensors, so restoring it costs nothing.
+    /// candle models' caches are copy-on-write tensors, so restoring one costs nothing; the
+    /// fast qwen2's is copied (a few megabytes).
     system_prefix: Option<(Vec<u32>, Architecture)>,
 }
 

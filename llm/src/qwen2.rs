@@ -9,8 +9,14 @@
 //! the unpadded product, and the fast kernels take all of them (measured on this 2-core
 //! AVX-512 machine, 256 rows: 38 -> 381 GOP/s for an 896x896 matrix; one row: 50 -> 217).
 //!
-//! The KV cache is a plain value ([`Cache`]), so the cache after the system turn can be kept
-//! and reused by the next question.
+//! Decoding reads one token through every layer, so the work around the matrices counts
+//! as much as the matrices: the query, key and value matrices are one product, the gate and
+//! up matrices another, the attention scale is folded into the query weights, and the KV
+//! cache is written in place into buffers with room to grow, whose keys the score product
+//! reads transposed without copying them.
+//!
+//! The KV cache is a value ([`Cache`]) that can be copied ([`Cache::try_clone`]), so the
+//! cache after the system turn can be kept and reused by the next question.
 
 use std::sync::Arc;
 
@@ -65,13 +71,12 @@ impl Linear {
 #[derive(Debug)]
 struct Layer {
     attention_norm: Tensor,
-    query: Linear,
-    key: Linear,
-    value: Linear,
+    /// Query (scaled by `1/sqrt(head_dim)`), key and value, stacked: one product.
+    query_key_value: Linear,
     attention_output: Linear,
     feed_forward_norm: Tensor,
-    gate: Linear,
-    up: Linear,
+    /// Gate and up, stacked: one product.
+    gate_up: Linear,
     down: Linear,
 }
 
@@ -87,27 +92,74 @@ pub struct Weights {
     heads: usize,
     kv_heads: usize,
     head_dim: usize,
+    feed_forward: usize,
     eps: f32,
 }
 
-/// Keys and values of the tokens read so far, per layer `[kv_heads, tokens, head_dim]`.
-#[derive(Debug, Clone, Default)]
+/// Positions a cache buffer holds at first; it doubles when full.
+const CACHE_START: usize = 512;
+
+/// Keys and values of the tokens read so far: per layer, buffers `[kv_heads, capacity,
+/// head_dim]` whose first `len` positions are filled. Appending writes into them in place,
+/// so a copy must own its buffers: there is no `Clone`, only [`Cache::try_clone`].
+#[derive(Debug, Default)]
 pub struct Cache {
-    layers: Vec<Option<(Tensor, Tensor)>>,
+    keys: Vec<Tensor>,
+    values: Vec<Tensor>,
+    len: usize,
 }
 
 impl Cache {
     /// Tokens held.
     pub fn len(&self) -> usize {
-        self.layers
-            .first()
-            .and_then(|layer| layer.as_ref())
-            .and_then(|(key, _)| key.dim(1).ok())
-            .unwrap_or(0)
+        self.len
     }
 
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
+    }
+
+    /// A copy with buffers of its own.
+    pub fn try_clone(&self) -> candle_core::Result<Self> {
+        let copy = |tensors: &[Tensor]| {
+            tensors
+                .iter()
+                .map(Tensor::copy)
+                .collect::<candle_core::Result<Vec<_>>>()
+        };
+        Ok(Self {
+            keys: copy(&self.keys)?,
+            values: copy(&self.values)?,
+            len: self.len,
+        })
+    }
+
+    fn capacity(&self) -> usize {
+        self.keys.first().map_or(0, |key| key.dims()[1])
+    }
+
+    /// Makes room for `needed` positions in every layer's buffers, keeping what they hold.
+    fn reserve(&mut self, needed: usize, layers: usize, kv_heads: usize, head_dim: usize) -> candle_core::Result<()> {
+        let capacity = self.capacity();
+        if needed <= capacity {
+            return Ok(());
+        }
+        let grown = needed.max(2 * capacity).max(CACHE_START);
+        let len = self.len;
+        let grow = |old: Option<&Tensor>| -> candle_core::Result<Tensor> {
+            let buffer = Tensor::zeros((kv_heads, grown, head_dim), DType::F32, &Device::Cpu)?;
+            if let Some(old) = old.filter(|_| len > 0) {
+                buffer.slice_set(&old.narrow(1, 0, len)?.contiguous()?, 1, 0)?;
+            }
+            Ok(buffer)
+        };
+        self.keys = (0..layers)
+            .map(|layer| grow(self.keys.get(layer)))
+            .collect::<candle_core::Result<_>>()?;
+        self.values = (0..layers)
+            .map(|layer| grow(self.values.get(layer)))
+            .collect::<candle_core::Result<_>>()?;
+        Ok(())
     }
 }
 
@@ -152,6 +204,8 @@ impl Weights {
 
         let mut tensor =
             |name: &str| -> candle_core::Result<Tensor> { content.tensor(reader, name, &device)?.dequantize(&device) };
+        // Scaling the queries is cheaper in the weights than in every product.
+        let query_scale = 1.0 / (head_dim as f64).sqrt();
         let embeddings = tensor("token_embd.weight")?;
         let norm = tensor("output_norm.weight")?;
         let output = match tensor("output.weight") {
@@ -159,37 +213,31 @@ impl Weights {
             Err(_) => Linear::new(&embeddings, None)?,
         };
         let mut layers = Vec::with_capacity(blocks);
+        let mut feed_forward = 0;
         for index in 0..blocks {
-            let mut linear = |name: &str, bias: bool| -> candle_core::Result<Linear> {
-                let weights = tensor(&format!("blk.{index}.{name}.weight"))?;
-                let bias = if bias {
-                    Some(tensor(&format!("blk.{index}.{name}.bias"))?)
-                } else {
-                    None
-                };
-                Linear::new(&weights, bias)
-            };
-            let (query, key, value) = (
-                linear("attn_q", true)?,
-                linear("attn_k", true)?,
-                linear("attn_v", true)?,
-            );
-            let attention_output = linear("attn_output", false)?;
-            let (gate, up, down) = (
-                linear("ffn_gate", false)?,
-                linear("ffn_up", false)?,
-                linear("ffn_down", false)?,
-            );
+            let mut weights = |name: &str| tensor(&format!("blk.{index}.{name}.weight"));
+            let query_key_value = Tensor::cat(
+                &[
+                    (weights("attn_q")? * query_scale)?,
+                    weights("attn_k")?,
+                    weights("attn_v")?,
+                ],
+                0,
+            )?;
+            let gate = weights("ffn_gate")?;
+            feed_forward = gate.dim(0)?;
+            let gate_up = Tensor::cat(&[gate, weights("ffn_up")?], 0)?;
+            let (attention_output, down) = (weights("attn_output")?, weights("ffn_down")?);
+            let mut bias = |name: &str| tensor(&format!("blk.{index}.{name}.bias"));
+            let query_key_value_bias =
+                Tensor::cat(&[(bias("attn_q")? * query_scale)?, bias("attn_k")?, bias("attn_v")?], 0)?;
             layers.push(Layer {
                 attention_norm: tensor(&format!("blk.{index}.attn_norm.weight"))?,
-                query,
-                key,
-                value,
-                attention_output,
+                query_key_value: Linear::new(&query_key_value, Some(query_key_value_bias))?,
+                attention_output: Linear::new(&attention_output, None)?,
                 feed_forward_norm: tensor(&format!("blk.{index}.ffn_norm.weight"))?,
-                gate,
-                up,
-                down,
+                gate_up: Linear::new(&gate_up, None)?,
+                down: Linear::new(&down, None)?,
             });
         }
         // Rotary embedding angles, position x frequency.
@@ -210,12 +258,14 @@ impl Weights {
             heads,
             kv_heads,
             head_dim,
+            feed_forward,
             eps,
         })
     }
 
-    /// Grouped-query attention of `query` `[heads, count, head_dim]` over `key` and `value`
-    /// `[kv_heads, total, head_dim]`; returns `[count, heads * head_dim]`.
+    /// Grouped-query attention of `query` `[heads, count, head_dim]` (already scaled) over
+    /// `key` and `value` `[kv_heads, total, head_dim]`, views into the cache whose rows per
+    /// key/value head are contiguous; returns `[count, heads * head_dim]`.
     ///
     /// Each key/value head serves `heads / kv_heads` query heads, so their rows are stacked
     /// into one 2-D product per key/value head, and queries are taken [`QUERY_CHUNK`] at a
@@ -231,12 +281,11 @@ impl Weights {
     ) -> candle_core::Result<Tensor> {
         let group = self.heads / self.kv_heads;
         let (count, total) = (query.dim(1)?, key.dim(1)?);
-        // Scaling the queries is cheaper than scaling the scores.
-        let query = (query * (1.0 / (self.head_dim as f64).sqrt()))?;
         let mut per_kv_head = Vec::with_capacity(self.kv_heads);
         for kv_head in 0..self.kv_heads {
             let queries = query.narrow(0, kv_head * group, group)?;
-            let keys_t = key.get(kv_head)?.t()?.contiguous()?;
+            // A transposed view: the product reads it with strides, nothing is copied.
+            let keys_t = key.get(kv_head)?.t()?;
             let values = value.get(kv_head)?;
             let mut chunks = Vec::with_capacity(count.div_ceil(QUERY_CHUNK));
             let mut start = 0;
@@ -273,9 +322,7 @@ impl Weights {
 
     /// An empty cache for this model.
     pub fn new_cache(&self) -> Cache {
-        Cache {
-            layers: vec![None; self.layers.len()],
-        }
+        Cache::default()
     }
 
     /// Reads `tokens` after the `cache.len()` tokens already in the cache and returns the
@@ -306,7 +353,10 @@ impl Weights {
         } else {
             None
         };
-        for (layer, slot) in self.layers.iter().zip(cache.layers.iter_mut()) {
+        let total = position + count;
+        cache.reserve(total, self.layers.len(), self.kv_heads, self.head_dim)?;
+        let (query_width, kv_width) = (self.heads * self.head_dim, self.kv_heads * self.head_dim);
+        for (index, layer) in self.layers.iter().enumerate() {
             let normed = candle_nn::ops::rms_norm(&hidden, &layer.attention_norm, self.eps)?;
             let split = |tensor: Tensor, heads: usize| -> candle_core::Result<Tensor> {
                 tensor
@@ -314,33 +364,36 @@ impl Weights {
                     .transpose(0, 1)?
                     .contiguous()
             };
-            let query = split(layer.query.forward(&normed)?, self.heads)?;
-            let key = split(layer.key.forward(&normed)?, self.kv_heads)?;
-            let value = split(layer.value.forward(&normed)?, self.kv_heads)?;
+            let query_key_value = layer.query_key_value.forward(&normed)?;
+            let query = split(query_key_value.narrow(1, 0, query_width)?, self.heads)?;
+            let key = split(query_key_value.narrow(1, query_width, kv_width)?, self.kv_heads)?;
+            let value = split(
+                query_key_value.narrow(1, query_width + kv_width, kv_width)?,
+                self.kv_heads,
+            )?;
             let query = candle_nn::rotary_emb::rope(&query.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
             let key = candle_nn::rotary_emb::rope(&key.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let (key, value) = match slot.take() {
-                Some((cached_key, cached_value)) => (
-                    Tensor::cat(&[&cached_key, &key], 1)?,
-                    Tensor::cat(&[&cached_value, &value], 1)?,
-                ),
-                None => (key, value),
-            };
-            *slot = Some((key.clone(), value.clone()));
+            cache.keys[index].slice_set(&key, 1, position)?;
+            cache.values[index].slice_set(&value, 1, position)?;
+            let key = cache.keys[index].narrow(1, 0, total)?;
+            let value = cache.values[index].narrow(1, 0, total)?;
             let context = self.attention(&query, &key, &value, mask.as_ref(), position)?;
             let attended = (layer.attention_output.forward(&context)? + &hidden)?;
             let normed = candle_nn::ops::rms_norm(&attended, &layer.feed_forward_norm, self.eps)?;
-            let gated = (candle_nn::ops::silu(&layer.gate.forward(&normed)?)? * layer.up.forward(&normed)?)?;
+            let gate_up = layer.gate_up.forward(&normed)?;
+            let gated = (candle_nn::ops::silu(&gate_up.narrow(1, 0, self.feed_forward)?)?
+                * gate_up.narrow(1, self.feed_forward, self.feed_forward)?)?;
             hidden = (layer.down.forward(&gated)? + attended)?;
         }
+        cache.len = total;
         let last = hidden.narrow(0, count - 1, 1)?;
         let normed = candle_nn::ops::rms_norm(&last, &self.norm, self.eps)?;
         self.output.forward(&normed)?.squeeze(0)
     }
 }
 
-/// A model and its cache as one value, cheap to copy (the weights are shared).
-#[derive(Debug, Clone)]
+/// A model and its cache as one value; a copy shares the weights and copies the cache.
+#[derive(Debug)]
 pub struct Session {
     pub weights: Arc<Weights>,
     pub cache: Cache,
@@ -350,6 +403,14 @@ impl Session {
     pub fn new(weights: Arc<Weights>) -> Self {
         let cache = weights.new_cache();
         Self { weights, cache }
+    }
+
+    /// A copy sharing the weights, with a cache of its own.
+    pub fn try_clone(&self) -> candle_core::Result<Self> {
+        Ok(Self {
+            weights: self.weights.clone(),
+            cache: self.cache.try_clone()?,
+        })
     }
 
     /// Reads `tokens` at `position` (earlier tokens must be in the cache; 0 starts over).

@@ -165,3 +165,54 @@ fn relevance_prefers_the_passage_that_answers() {
         "answering {answering}, unrelated {unrelated}"
     );
 }
+
+/// The fast qwen2 writes its KV cache in place: a copy taken after a prefix (the system
+/// turn's snapshot) must not see the tokens read later by the original, and a cache that
+/// grows past its first buffer must keep what it held. Both must give the logits of reading
+/// the whole sequence at once.
+#[test]
+fn fast_qwen2_cache_copies_are_independent_and_survive_growth() {
+    use candle_core::quantized::gguf_file;
+    use llm::qwen2::{Session, Weights};
+    if !llm::qwen2::supported() {
+        eprintln!("no AVX-512 VNNI here: the fast qwen2 is not used, nothing to check");
+        return;
+    }
+    let path = super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf");
+    let mut file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
+    let content = gguf_file::Content::read(&mut file).unwrap();
+    let weights = std::sync::Arc::new(Weights::from_gguf(&content, &mut file).unwrap());
+    // More tokens than the cache's first buffer holds (512), so the copy's tail grows it.
+    let ids: Vec<u32> = (0..540u32).map(|index| 1_000 + index * 37 % 5_000).collect();
+    let (prefix, tail) = ids.split_at(500);
+    let logits = |session: &mut Session, tokens: &[u32], position: usize| -> Vec<f32> {
+        let input = candle_core::Tensor::new(tokens, &candle_core::Device::Cpu).unwrap();
+        session
+            .forward(&input, position)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1()
+            .unwrap()
+    };
+
+    let mut original = Session::new(weights.clone());
+    logits(&mut original, prefix, 0);
+    let mut copy = original.try_clone().unwrap();
+    let other: Vec<u32> = tail.iter().map(|id| id + 1).collect();
+    logits(&mut original, &other, prefix.len());
+    let mut continued = logits(&mut copy, &tail[..20], prefix.len());
+    for (offset, &token) in tail[20..].iter().enumerate() {
+        continued = logits(&mut copy, &[token], prefix.len() + 20 + offset);
+    }
+    let whole = logits(&mut Session::new(weights), &ids, 0);
+
+    let argmax = |values: &[f32]| values.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).unwrap().0;
+    let largest = whole.iter().fold(0f32, |largest, value| largest.max(value.abs()));
+    let difference = whole
+        .iter()
+        .zip(&continued)
+        .fold(0f32, |largest, (a, b)| largest.max((a - b).abs()));
+    assert_eq!(argmax(&whole), argmax(&continued));
+    assert!(difference < 0.05 * largest, "{difference} of {largest}");
+}
