@@ -281,6 +281,14 @@ impl Weights {
     ) -> candle_core::Result<Tensor> {
         let group = self.heads / self.kv_heads;
         let (count, total) = (query.dim(1)?, key.dim(1)?);
+        if count == 1 {
+            // Decoding: the query heads of one key/value head are `group` consecutive rows,
+            // so all heads are one batched product each way, with nothing to mask.
+            let rows = query.reshape((self.kv_heads, group, self.head_dim))?;
+            let scores = rows.matmul(&key.transpose(1, 2)?)?;
+            let probabilities = candle_nn::ops::softmax_last_dim(&scores)?;
+            return probabilities.matmul(value)?.reshape((1, self.heads * self.head_dim));
+        }
         let mut per_kv_head = Vec::with_capacity(self.kv_heads);
         for kv_head in 0..self.kv_heads {
             let queries = query.narrow(0, kv_head * group, group)?;

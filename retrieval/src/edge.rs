@@ -3,6 +3,7 @@
 //! qdrant-edge 0.7 is synchronous, has no background optimiser and does not replay its
 //! write-ahead log on load, so this wrapper serialises writes, flushes after every batch
 //! (a batch that returned is durable) and leaves `optimize()` to the caller after ingest.
+//! Nor does it truncate that log, so opening the store deletes what it would never read.
 //! The access filter is a payload condition evaluated inside the engine's search.
 
 use std::path::Path;
@@ -13,13 +14,15 @@ use qdrant_edge::{
     Condition, CountRequest, CreateIndex, DEFAULT_VECTOR_NAME, Distance, EdgeConfig, EdgeShard, EdgeVectorParams,
     FieldCondition, FieldIndexOperations, Filter, JsonPath, Match, NamedQuery, Payload, PayloadFieldSchema, PayloadOps,
     PayloadSchemaType, PointId, PointInsertOperations, PointOperations, PointStruct, QueryEnum, QueryRequest,
-    ScoringQuery, SetPayloadOp, UpdateOperation, VectorInternal, VectorStructInternal, WithPayloadInterface,
-    WithVector,
+    ScoringQuery, SetPayloadOp, UpdateOperation, VectorInternal, VectorStructInternal, WalOptions,
+    WithPayloadInterface, WithVector,
 };
 
 use crate::{Access, Error, Result, ScoredChunk, VectorPoint, VectorStore};
 
 const DOCUMENT_FIELD: &str = "document";
+/// qdrant-edge's default size of a write-ahead log segment.
+const LOG_SEGMENT_BYTES: usize = 32 * 1024 * 1024;
 const ACCESS_FIELD: &str = "access";
 
 /// qdrant-edge shard holding one dense vector per chunk.
@@ -45,6 +48,34 @@ fn edge_error(error: impl std::fmt::Display) -> Error {
     Error::VectorStore(error.to_string())
 }
 
+/// Deletes the write-ahead log's closed segments but the newest. qdrant-edge 0.7 writes
+/// every update to its log and never reads it back or truncates it (segments are flushed
+/// instead), so the log grew by 2 GB per million chunks written, and opening the store mapped
+/// all of it into memory. The newest closed segment stays: the log numbers its next entry
+/// after it, and qdrant ignores updates numbered below a point's version. Nothing is
+/// touched while another process holds the log.
+fn trim_write_ahead_log(log: &Path) -> Result<()> {
+    let Ok(handle) = std::fs::File::open(log) else {
+        return Ok(());
+    };
+    if handle.try_lock().is_err() {
+        return Ok(());
+    }
+    let mut closed: Vec<(u64, std::path::PathBuf)> = std::fs::read_dir(log)?
+        .flatten()
+        .filter_map(|entry| {
+            let start = entry.file_name().to_str()?.strip_prefix("closed-")?.parse().ok()?;
+            Some((start, entry.path()))
+        })
+        .collect();
+    closed.sort_unstable();
+    closed.pop();
+    for (_, path) in closed {
+        std::fs::remove_file(path)?;
+    }
+    Ok(())
+}
+
 fn json_path(path: &str) -> JsonPath {
     path.parse().expect("static JSON path is valid")
 }
@@ -52,23 +83,30 @@ fn json_path(path: &str) -> JsonPath {
 impl EdgeVectorStore {
     /// Opens the shard in `directory`, creating it with cosine vectors of `dimension`.
     pub fn open(directory: &Path, dimension: usize) -> Result<Self> {
-        Self::load(directory, dimension, false)
+        Self::load(directory, dimension, false, LOG_SEGMENT_BYTES)
     }
 
     /// Opens the store for searching only, beside a process that writes it (a running
     /// server): nothing is written, not even the payload indexes, so searches filter by
     /// scanning payloads. They see what the writer had flushed when this opened.
     pub fn open_read_only(directory: &Path, dimension: usize) -> Result<Self> {
-        Self::load(directory, dimension, true)
+        Self::load(directory, dimension, true, LOG_SEGMENT_BYTES)
     }
 
-    fn load(directory: &Path, dimension: usize, read_only: bool) -> Result<Self> {
+    fn load(directory: &Path, dimension: usize, read_only: bool, log_segment_bytes: usize) -> Result<Self> {
         std::fs::create_dir_all(directory)?;
+        if !read_only {
+            trim_write_ahead_log(&directory.join("wal"))?;
+        }
         let config = EdgeConfig::builder()
             .vector(
                 DEFAULT_VECTOR_NAME,
                 EdgeVectorParams::builder(dimension, Distance::Cosine).build(),
             )
+            .wal_options(WalOptions {
+                segment_capacity: log_segment_bytes,
+                ..WalOptions::default()
+            })
             .build();
         let shard = EdgeShard::load(directory, Some(config)).map_err(|error| {
             // qdrant-edge locks its write-ahead log: another process has the store open.
@@ -267,6 +305,59 @@ mod tests {
         let directory = tempfile::tempdir().unwrap();
         let store = EdgeVectorStore::open(directory.path(), 16).unwrap();
         conformance::run(&store, 16);
+    }
+
+    #[test]
+    fn regression_write_ahead_log_grew_without_bound() {
+        let directory = tempfile::tempdir().unwrap();
+        let log = directory.path().join("wal");
+        let closed = || {
+            std::fs::read_dir(&log)
+                .unwrap()
+                .flatten()
+                .filter(|entry| entry.file_name().to_string_lossy().starts_with("closed-"))
+                .count()
+        };
+        let point = |chunk_id: u64, value: f32| VectorPoint {
+            chunk_id,
+            document: format!("d{chunk_id}"),
+            vector: (0..8).map(|index| if index == 0 { value } else { 0.1 }).collect(),
+            access: vec!["public".into()],
+        };
+        // Small log segments, so that a few writes close several of them.
+        let open = || EdgeVectorStore::load(directory.path(), 8, false, 64 * 1024).unwrap();
+        {
+            let store = open();
+            for batch in 0..100 {
+                store
+                    .upsert((0..50).map(|id| point(batch * 50 + id, 1.0)).collect())
+                    .unwrap();
+            }
+        }
+        let files: Vec<_> = std::fs::read_dir(&log)
+            .unwrap()
+            .flatten()
+            .map(|entry| (entry.file_name(), entry.metadata().unwrap().len()))
+            .collect();
+        assert!(
+            closed() > 2,
+            "the test wrote too little to close log segments: {files:?}"
+        );
+        {
+            let store = open();
+            assert_eq!(closed(), 1);
+            assert_eq!(store.count().unwrap(), 5000);
+            // Updates after the trim still win over what the points held.
+            store.upsert(vec![point(7, -1.0)]).unwrap();
+            store.delete_document("d8").unwrap();
+        }
+        let store = open();
+        assert_eq!(store.count().unwrap(), 4999);
+        let query: Vec<f32> = (0..8).map(|index| if index == 0 { -1.0 } else { 0.1 }).collect();
+        let hits = store
+            .search(&query, 1, &Access::member_of(&["public".to_owned()]))
+            .unwrap();
+        assert_eq!(hits[0].chunk_id, 7);
     }
 
     #[test]
