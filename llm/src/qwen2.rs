@@ -339,13 +339,13 @@ impl Weights {
         let device = Device::Cpu;
         let position = cache.len();
         let count = tokens.len();
+        let total = position + count;
         let ids = Tensor::new(tokens, &device)?;
         let mut hidden = self.embeddings.index_select(&ids, 0)?;
         let cos = self.cos.narrow(0, position, count)?;
         let sin = self.sin.narrow(0, position, count)?;
         let mask = if count > 1 {
             // Token i sees cached tokens and itself and those before it.
-            let total = position + count;
             let values: Vec<f32> = (0..count)
                 .flat_map(|row| {
                     (0..total).map(move |column| {
@@ -361,7 +361,6 @@ impl Weights {
         } else {
             None
         };
-        let total = position + count;
         cache.reserve(total, self.layers.len(), self.kv_heads, self.head_dim)?;
         let (query_width, kv_width) = (self.heads * self.head_dim, self.kv_heads * self.head_dim);
         for (index, layer) in self.layers.iter().enumerate() {

@@ -21,9 +21,9 @@ use qdrant_edge::{
 use crate::{Access, Error, Result, ScoredChunk, VectorPoint, VectorStore};
 
 const DOCUMENT_FIELD: &str = "document";
+const ACCESS_FIELD: &str = "access";
 /// qdrant-edge's default size of a write-ahead log segment.
 const LOG_SEGMENT_BYTES: usize = 32 * 1024 * 1024;
-const ACCESS_FIELD: &str = "access";
 
 /// qdrant-edge shard holding one dense vector per chunk.
 pub struct EdgeVectorStore {

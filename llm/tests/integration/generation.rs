@@ -102,13 +102,21 @@ fn reused_system_prefix_gives_the_same_answer() {
     assert_eq!(changed_stats.cached_prompt_tokens, 0);
 }
 
+/// The model file the fast qwen2 tests read, or none (said loudly) on a CPU without
+/// AVX-512 VNNI, where the fast qwen2 is never used.
+fn fast_qwen2_model() -> Option<std::path::PathBuf> {
+    if !llm::qwen2::supported() {
+        eprintln!("NOT RUN: no AVX-512 VNNI here, so the fast qwen2 is not used");
+        return None;
+    }
+    Some(super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf"))
+}
+
 #[test]
 fn fast_qwen2_answers_like_candles() {
-    if !llm::qwen2::supported() {
-        eprintln!("no AVX-512 VNNI here: the fast qwen2 is not used, nothing to compare");
+    let Some(path) = fast_qwen2_model() else {
         return;
-    }
-    let path = super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf");
+    };
     let fast = LocalGenerator::load_with(&path, llm::Kernels::Fastest).unwrap();
     let candle = LocalGenerator::load_with(&path, llm::Kernels::Candle).unwrap();
     let passages: Vec<&str> = vec![
@@ -174,11 +182,9 @@ fn relevance_prefers_the_passage_that_answers() {
 fn fast_qwen2_cache_copies_are_independent_and_survive_growth() {
     use candle_core::quantized::gguf_file;
     use llm::qwen2::{Session, Weights};
-    if !llm::qwen2::supported() {
-        eprintln!("no AVX-512 VNNI here: the fast qwen2 is not used, nothing to check");
+    let Some(path) = fast_qwen2_model() else {
         return;
-    }
-    let path = super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf");
+    };
     let mut file = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
     let content = gguf_file::Content::read(&mut file).unwrap();
     let weights = std::sync::Arc::new(Weights::from_gguf(&content, &mut file).unwrap());
