@@ -1,13 +1,9 @@
 //! A Qwen2 decoder that keeps candle's fastest x86 kernels busy, and whose cache is a value.
 //!
-//! candle 0.11 multiplies 8-bit (Q8_0) weights fastest through repacked tiles and
-//! `vpdpbusd` (AVX-512 VNNI), but only for matrices whose input width is a multiple of 256.
 //! Qwen2.5-0.5B is 896 wide, so in candle's own qwen2 six of the seven matrices of every layer
-//! take a kernel 5-10x slower, and prompt reading is where users wait. Here every matrix is
-//! stored as Q8_0 with its input width zero-padded to the next multiple of 256, and the
-//! activations are padded to match: the padding multiplies zeros, the results are those of
-//! the unpadded product, and the fast kernels take all of them (measured on this 2-core
-//! AVX-512 machine, 256 rows: 38 -> 381 GOP/s for an 896x896 matrix; one row: 50 -> 217).
+//! miss candle's repacked 8-bit kernels, which want input widths that are multiples of 256,
+//! and take a kernel 5-10x slower; prompt reading is where users wait. Here every matrix is a
+//! [`crate::padded::Linear`], stored as Q8_0 with its input width zero-padded.
 //!
 //! Decoding reads one token through every layer, so the work around the matrices counts
 //! as much as the matrices: the query, key and value matrices are one product, the gate and
@@ -20,53 +16,14 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor, gguf_file};
-use candle_core::{D, DType, Device, Module, Tensor};
+use candle_core::quantized::gguf_file;
+use candle_core::{DType, Device, Tensor};
+
+use crate::padded::Linear;
+pub use crate::padded::supported;
 
 /// Query rows per attention product when reading a prompt.
 const QUERY_CHUNK: usize = 256;
-
-/// Input widths candle's repacked 8-bit kernels accept are multiples of this.
-const REPACKED_WIDTH: usize = 256;
-
-/// A linear layer: Q8_0 weights with the input width padded to a multiple of 256.
-#[derive(Debug)]
-struct Linear {
-    weights: QMatMul,
-    padding: usize,
-    bias: Option<Tensor>,
-}
-
-impl Linear {
-    fn new(weights: &Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
-        let inputs = weights.dim(1)?;
-        let padding = inputs.next_multiple_of(REPACKED_WIDTH) - inputs;
-        let padded = if padding == 0 {
-            weights.clone()
-        } else {
-            weights.pad_with_zeros(D::Minus1, 0, padding)?
-        };
-        Ok(Self {
-            weights: QMatMul::from_qtensor(QTensor::quantize(&padded, GgmlDType::Q8_0)?)?,
-            padding,
-            bias,
-        })
-    }
-
-    /// `input` is `[rows, inputs]`.
-    fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor> {
-        let output = if self.padding == 0 {
-            self.weights.forward(input)?
-        } else {
-            self.weights
-                .forward(&input.pad_with_zeros(D::Minus1, 0, self.padding)?)?
-        };
-        match &self.bias {
-            Some(bias) => output.broadcast_add(bias),
-            None => Ok(output),
-        }
-    }
-}
 
 #[derive(Debug)]
 struct Layer {
@@ -160,21 +117,6 @@ impl Cache {
             .map(|layer| grow(self.values.get(layer)))
             .collect::<candle_core::Result<_>>()?;
         Ok(())
-    }
-}
-
-/// Whether this CPU has the instructions candle's repacked 8-bit kernels use; without
-/// them padding only costs work, and candle's own qwen2 is the better choice.
-pub fn supported() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 

@@ -2,12 +2,14 @@
 //!
 //! candle ships no quantised BERT, so the encoder is written here (about a hundred lines)
 //! on top of candle's tensors. The word-embedding matrix (250k x 384) stays 4-bit and only
-//! the rows a text uses are dequantised; the layer matrices are either kept 4-bit
-//! (`QMatMul` over Q4_0) or dequantised once to f32 at load time, whichever
-//! [`E5Options::quantized`] says: f32 uses candle's blocked GEMM, which wins on the long
-//! sequences of passages.
+//! the rows a text uses are dequantised. The layer matrices are held as [`E5Options::layers`]
+//! says: converted block for block (exactly: same scales, each 4-bit value widened) from Q4_0
+//! to Q8_0 for candle's repacked 8-bit kernels ([`crate::padded`], the default where the CPU
+//! has them; only the activations are then rounded to 8 bits), dequantised once to f32 for
+//! candle's blocked GEMM, or kept 4-bit (`QMatMul` over Q4_0).
 
 mod file;
+mod ops;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -23,23 +25,59 @@ use tokenizers::pre_tokenizers::metaspace::{Metaspace, PrependScheme};
 
 pub use file::{E5Config, E5File};
 
+/// Most rows (texts times their padded length) one forward pass encodes.
+const BATCH_ROWS: usize = 512;
+
 use crate::{Embedder, Error, Result};
 
-/// How to hold the layer weights in memory.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct E5Options {
-    /// Keep layer matrices 4-bit (smaller, slower on long inputs) instead of f32.
-    pub quantized: bool,
+/// How the encoder's layer matrices are held and multiplied.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum E5Layers {
+    /// Dequantised once to f32, multiplied by candle's blocked f32 GEMM.
+    F32,
+    /// Widened exactly from Q4_0 to Q8_0 blocks, input widths padded for candle's repacked
+    /// 8-bit kernels ([`crate::padded`]); only worth it where [`crate::padded::supported`].
+    Q8,
+    /// Kept as the file's Q4_0: the least memory, the slowest on long inputs.
+    Q4,
 }
 
-struct Linear {
-    weight: QMatMul,
-    bias: Tensor,
+impl E5Layers {
+    /// Q8 where the CPU has the repacked kernels' instructions, else f32.
+    pub fn fastest() -> Self {
+        if crate::padded::supported() {
+            Self::Q8
+        } else {
+            Self::F32
+        }
+    }
+}
+
+/// How to hold the layer weights in memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct E5Options {
+    pub layers: E5Layers,
+}
+
+impl Default for E5Options {
+    fn default() -> Self {
+        Self {
+            layers: E5Layers::fastest(),
+        }
+    }
+}
+
+enum Linear {
+    Plain { weight: QMatMul, bias: Tensor },
+    Padded(crate::padded::Linear),
 }
 
 impl Linear {
     fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor> {
-        self.weight.forward(input)?.broadcast_add(&self.bias)
+        match self {
+            Self::Plain { weight, bias } => weight.forward(input)?.broadcast_add(bias),
+            Self::Padded(linear) => linear.forward(input),
+        }
     }
 }
 
@@ -112,14 +150,22 @@ impl E5Embedder {
         };
         let linear = |prefix: &str, rows: usize, columns: usize| -> Result<Linear> {
             let quantized = q4_tensor(&format!("{prefix}.w"), rows, columns)?;
-            let weight = if options.quantized {
-                QMatMul::from_qtensor(quantized)?
-            } else {
-                QMatMul::Tensor(quantized.dequantize(&device)?)
-            };
-            Ok(Linear {
-                weight,
-                bias: f32_tensor(&format!("{prefix}.b"), &[rows])?,
+            let bias = f32_tensor(&format!("{prefix}.b"), &[rows])?;
+            Ok(match options.layers {
+                E5Layers::Q4 => Linear::Plain {
+                    weight: QMatMul::from_qtensor(quantized)?,
+                    bias,
+                },
+                E5Layers::F32 => Linear::Plain {
+                    weight: QMatMul::Tensor(quantized.dequantize(&device)?),
+                    bias,
+                },
+                E5Layers::Q8 => Linear::Padded(crate::padded::Linear::from_q4_0(
+                    &quantized.data()?,
+                    rows,
+                    columns,
+                    Some(bias),
+                )?),
             })
         };
         let layer_norm = |prefix: &str| -> Result<LayerNorm> {
@@ -170,44 +216,96 @@ impl E5Embedder {
         Ok(ids)
     }
 
-    /// Mean-pooled, L2-normalised embedding of one already-prefixed text.
-    fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
-        let ids = self.token_ids(text)?;
-        let length = ids.len();
-        let ids = Tensor::new(ids.as_slice(), &self.device)?;
-        let words = self.word_embeddings.embedding(&ids)?;
-        let positions = self.position_embeddings.narrow(0, 0, length)?;
-        let embedded = (words + positions)?.broadcast_add(&self.token_type_embedding)?;
-        let mut hidden = self.embedding_norm.forward(&embedded)?;
-        for layer in &self.layers {
-            hidden = self.layer_forward(layer, &hidden)?;
+    /// Mean-pooled, L2-normalised embeddings of already-prefixed texts. Texts are encoded
+    /// in batches of similar length (sorted by it), each padded to its batch's longest, so
+    /// that every product has many rows and the work between products is paid once per
+    /// batch rather than once per text; padding is masked out of attention and pooling.
+    fn embed_prefixed(&self, texts: &[String]) -> Result<Vec<Vec<f32>>> {
+        let ids: Vec<Vec<u32>> = texts.iter().map(|text| self.token_ids(text)).collect::<Result<_>>()?;
+        let mut order: Vec<usize> = (0..ids.len()).collect();
+        order.sort_by_key(|&index| ids[index].len());
+        let mut vectors = vec![Vec::new(); ids.len()];
+        let mut start = 0;
+        while start < order.len() {
+            // Ascending lengths: a batch's last text is its longest.
+            let mut end = start + 1;
+            while end < order.len() && (end + 1 - start) * ids[order[end]].len() <= BATCH_ROWS {
+                end += 1;
+            }
+            let batch: Vec<&[u32]> = order[start..end].iter().map(|&index| ids[index].as_slice()).collect();
+            for (&index, vector) in order[start..end].iter().zip(self.encode(&batch)?) {
+                vectors[index] = vector;
+            }
+            start = end;
         }
-        let pooled = hidden.mean(0)?;
-        let norm = pooled.sqr()?.sum_all()?.sqrt()?;
-        let normalised = pooled.broadcast_div(&norm)?;
-        Ok(normalised.to_vec1::<f32>()?)
+        Ok(vectors)
     }
 
-    fn layer_forward(&self, layer: &Layer, input: &Tensor) -> candle_core::Result<Tensor> {
-        let (length, hidden) = input.dims2()?;
+    /// Encodes texts' token ids as one batch padded to its longest.
+    fn encode(&self, batch: &[&[u32]]) -> candle_core::Result<Vec<Vec<f32>>> {
+        let texts = batch.len();
+        let length = batch.iter().map(|ids| ids.len()).max().unwrap_or(0);
+        let mut padded = Vec::with_capacity(texts * length);
+        let mut keep = Vec::with_capacity(texts * length);
+        for ids in batch {
+            padded.extend_from_slice(ids);
+            padded.resize(padded.len() + length - ids.len(), self.eos);
+            keep.extend((0..length).map(|position| if position < ids.len() { 1f32 } else { 0.0 }));
+        }
+        let rows = texts * length;
+        let ids = Tensor::from_vec(padded, rows, &self.device)?;
+        let words = self.word_embeddings.embedding(&ids)?;
+        let positions = self.position_embeddings.narrow(0, 0, length)?.repeat((texts, 1))?;
+        let embedded = (words + positions)?.broadcast_add(&self.token_type_embedding)?;
+        let keep = Tensor::from_vec(keep, (texts, length), &self.device)?;
+        let lengths: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
+        let mut hidden = self.embedding_norm.forward(&embedded)?;
+        for layer in &self.layers {
+            hidden = self.layer_forward(layer, &hidden, &lengths)?;
+        }
+        let hidden = hidden.reshape((texts, length, self.config.hidden))?;
+        let counts = keep.sum_keepdim(1)?;
+        let pooled = hidden
+            .broadcast_mul(&keep.unsqueeze(2)?)?
+            .sum(1)?
+            .broadcast_div(&counts)?;
+        let norms = pooled.sqr()?.sum_keepdim(1)?.sqrt()?;
+        pooled.broadcast_div(&norms)?.to_vec2::<f32>()
+    }
+
+    /// One encoder layer over texts of `lengths` tokens, each padded to the longest, their
+    /// rows stacked. The products take all rows at once; attention is per text, over its
+    /// own keys only, so padding needs no mask (padded rows attend too, but are never
+    /// pooled). Per text, the score matrices stay small enough to reuse memory.
+    fn layer_forward(&self, layer: &Layer, input: &Tensor, lengths: &[usize]) -> candle_core::Result<Tensor> {
+        let (rows, hidden) = input.dims2()?;
+        let texts = lengths.len();
+        let length = rows / texts;
         let heads = self.config.heads;
         let head_dim = hidden / heads;
         let split_heads = |tensor: Tensor| -> candle_core::Result<Tensor> {
-            tensor.reshape((length, heads, head_dim))?.transpose(0, 1)?.contiguous()
+            tensor
+                .reshape((texts, length, heads, head_dim))?
+                .transpose(1, 2)?
+                .contiguous()
         };
-        let query = split_heads(layer.query.forward(input)?)?;
+        // The scale on the queries, not on the (longer-by-a-factor-of-heads) scores.
+        let scale = 1.0 / (head_dim as f64).sqrt();
+        let query = split_heads((layer.query.forward(input)? * scale)?)?;
         let key = split_heads(layer.key.forward(input)?)?;
         let value = split_heads(layer.value.forward(input)?)?;
-        let scale = 1.0 / (head_dim as f64).sqrt();
-        let scores = (query.matmul(&key.t()?)? * scale)?;
-        let probabilities = candle_nn::ops::softmax_last_dim(&scores)?;
-        let context = probabilities
-            .matmul(&value)?
-            .transpose(0, 1)?
-            .reshape((length, hidden))?;
+        let mut contexts = Vec::with_capacity(texts);
+        for (text, &own) in lengths.iter().enumerate() {
+            let key = key.get(text)?.narrow(1, 0, own)?;
+            let value = value.get(text)?.narrow(1, 0, own)?;
+            let scores = query.get(text)?.matmul(&key.t()?)?;
+            let probabilities = ops::softmax_last_dim(&scores)?;
+            contexts.push(probabilities.matmul(&value)?);
+        }
+        let context = Tensor::stack(&contexts, 0)?.transpose(1, 2)?.reshape((rows, hidden))?;
         let attended = layer.attention_output.forward(&context)?;
         let normed = layer.attention_norm.forward(&(attended + input)?)?;
-        let expanded = layer.feed_forward_in.forward(&normed)?.gelu_erf()?;
+        let expanded = ops::gelu_erf(&layer.feed_forward_in.forward(&normed)?)?;
         let contracted = layer.feed_forward_out.forward(&expanded)?;
         layer.output_norm.forward(&(contracted + normed)?)
     }
@@ -233,14 +331,12 @@ impl Embedder for E5Embedder {
     }
 
     fn embed_passages(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
-        texts
-            .iter()
-            .map(|text| self.embed_one(&format!("passage: {text}")))
-            .collect()
+        let prefixed: Vec<String> = texts.iter().map(|text| format!("passage: {text}")).collect();
+        self.embed_prefixed(&prefixed)
     }
 
     fn embed_query(&self, text: &str) -> Result<Vec<f32>> {
-        self.embed_one(&format!("query: {text}"))
+        Ok(self.embed_prefixed(&[format!("query: {text}")])?.remove(0))
     }
 
     fn count_tokens(&self, text: &str) -> usize {
