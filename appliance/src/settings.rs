@@ -57,11 +57,20 @@ pub struct Settings {
     pub answer_above_similarity: f32,
     /// `answer_above_similarity` for Chinese questions (e5 scores Chinese pairs higher).
     pub answer_above_similarity_zh: f32,
+    /// A question below its evidence threshold is also answered when one sentence of its
+    /// best passages reaches this dense similarity: the answer is one sentence of a longer
+    /// passage, whose vector says much else.
+    pub answer_above_sentence_similarity: f32,
+    /// `answer_above_sentence_similarity` for Chinese questions.
+    pub answer_above_sentence_similarity_zh: f32,
     /// Longest wait in the generator's queue, in seconds, before a question is answered by
     /// extraction instead (passage sentences, labelled as such).
     pub generator_wait_seconds: u64,
-    /// Keep e5's layer weights 4-bit instead of f32.
+    /// Keep e5's layer weights 4-bit (what `embedder_layers` "q4" does).
     pub embedder_quantized: bool,
+    /// How e5's layer matrices are held: `q8` (8-bit, for candle's repacked kernels), `f32`
+    /// or `q4`; unset, q8 where the CPU has AVX-512 VNNI and f32 elsewhere.
+    pub embedder_layers: Option<llm::e5::E5Layers>,
     /// The generator's GGUF file name inside the models directory (default: the prepared
     /// re-quantised file if present, else the shipped one).
     pub generator_file: Option<String>,
@@ -138,6 +147,18 @@ impl std::fmt::Debug for Secret {
     }
 }
 
+/// What a question must reach, in its language, not to be refused for thin evidence: any
+/// one of the three.
+#[derive(Debug, Clone, Copy)]
+pub struct RefusalThresholds {
+    /// `refuse_below_evidence[_zh]`.
+    pub evidence: f32,
+    /// `answer_above_similarity[_zh]`.
+    pub passage_similarity: f32,
+    /// `answer_above_sentence_similarity[_zh]`.
+    pub sentence_similarity: f32,
+}
+
 impl Settings {
     /// The defaults overridden by `APPLIANCE__` environment variables.
     pub fn new(data_dir: PathBuf, models_dir: PathBuf) -> anyhow::Result<Self> {
@@ -200,15 +221,19 @@ impl Settings {
             answer_max_tokens: 256,
             refuse_below_similarity: 0.78,
             // Chosen together with `eval answers --calibrate --limit 200` on the dev queries of
-            // en_xquad / zh_cmrc2018: a question is refused early when both its evidence and its
-            // dense similarity are below these, which refuses 3.5% / 3% of answerable questions
-            // and 96.5% / 93.5% of those whose gold passage was removed (README, Refusals).
+            // en_xquad / zh_cmrc2018: a question is refused early when its evidence, its best
+            // passage's and its best sentence's dense similarity are all below these, which
+            // refuses 3% / 0.5% of answerable questions and 96.5% / 94% of those whose gold
+            // passage was removed (README, Refusals).
             refuse_below_evidence: 0.50,
-            refuse_below_evidence_zh: 0.55,
+            refuse_below_evidence_zh: 0.60,
             answer_above_similarity: 0.83,
             answer_above_similarity_zh: 0.90,
+            answer_above_sentence_similarity: 0.86,
+            answer_above_sentence_similarity_zh: 0.90,
             generator_wait_seconds: 60,
             embedder_quantized: false,
+            embedder_layers: None,
             generator_file: None,
             generator_url: None,
             generator_model: "default".to_owned(),
@@ -275,8 +300,18 @@ impl Settings {
             "refuse_below_evidence_zh" => self.refuse_below_evidence_zh = number(value)?,
             "answer_above_similarity" => self.answer_above_similarity = number(value)?,
             "answer_above_similarity_zh" => self.answer_above_similarity_zh = number(value)?,
+            "answer_above_sentence_similarity" => self.answer_above_sentence_similarity = number(value)?,
+            "answer_above_sentence_similarity_zh" => self.answer_above_sentence_similarity_zh = number(value)?,
             "generator_wait_seconds" => self.generator_wait_seconds = number(value)?,
             "embedder_quantized" => self.embedder_quantized = flag(value)?,
+            "embedder_layers" => {
+                self.embedder_layers = Some(match value {
+                    "q8" => llm::e5::E5Layers::Q8,
+                    "f32" => llm::e5::E5Layers::F32,
+                    "q4" => llm::e5::E5Layers::Q4,
+                    other => bail!("embedder_layers must be q8, f32 or q4, not {other:?}"),
+                })
+            }
             "generator_file" => self.generator_file = Some(value.to_owned()),
             "generator_url" => self.generator_url = Some(value.to_owned()),
             "generator_model" => self.generator_model = value.to_owned(),
@@ -325,6 +360,33 @@ impl Settings {
             bail!("chunk_overlap_tokens must be smaller than chunk_max_tokens, which must be positive");
         }
         Ok(())
+    }
+
+    /// How e5's layer matrices are held, from `embedder_layers` and `embedder_quantized`.
+    pub fn embedder_options(&self) -> llm::e5::E5Options {
+        let layers = match (self.embedder_layers, self.embedder_quantized) {
+            (Some(layers), _) => layers,
+            (None, true) => llm::e5::E5Layers::Q4,
+            (None, false) => llm::e5::E5Layers::fastest(),
+        };
+        llm::e5::E5Options { layers }
+    }
+
+    /// The refusal thresholds for a question in its language.
+    pub fn refusal_thresholds(&self, question: &str) -> RefusalThresholds {
+        if llm::prompt::is_chinese(question) {
+            RefusalThresholds {
+                evidence: self.refuse_below_evidence_zh,
+                passage_similarity: self.answer_above_similarity_zh,
+                sentence_similarity: self.answer_above_sentence_similarity_zh,
+            }
+        } else {
+            RefusalThresholds {
+                evidence: self.refuse_below_evidence,
+                passage_similarity: self.answer_above_similarity,
+                sentence_similarity: self.answer_above_sentence_similarity,
+            }
+        }
     }
 
     pub fn database_path(&self) -> PathBuf {

@@ -280,3 +280,41 @@ fn a_parser_over_its_memory_limit_fails_that_file_alone() {
     );
     assert!(error.contains("256 MB of memory"), "{error}");
 }
+
+/// Before: on a fresh install with only the welcome pages, three of the six questions a new
+/// user asks first were refused and two answered with the opposite of their passage. The
+/// last one was still refused because its answer ("可见") shares few words with it
+/// ("阅读"); the closest passage sentence's similarity now answers it.
+#[test]
+fn regression_the_welcome_pages_first_questions_were_refused_or_contradicted() {
+    let data = tempfile::tempdir().unwrap();
+    let docs = demo_docs();
+    let pages = [docs.join("welcome.md"), docs.join("欢迎.md")];
+    let mut ingest = vec!["ingest"];
+    ingest.extend(pages.iter().map(|page| page.to_str().unwrap()));
+    appliance(data.path(), &ingest);
+    // (question, its yes or no if it asks for one, words the answer must hold)
+    let cases: [(&str, Option<bool>, &str); 6] = [
+        ("Does the appliance connect to the internet?", Some(false), "internet"),
+        ("数据会离开服务器吗？", Some(false), "服务器"),
+        ("如何提问？", None, "问答"),
+        ("How do I ask a question?", None, "Ask tab"),
+        ("文档上传后谁可以阅读？", None, "可见"),
+        ("Who can read an uploaded document?", None, "groups"),
+    ];
+    for (question, yes_no, expected) in cases {
+        let answer = last_json_line(&appliance(data.path(), &["ask", question, "--json"]));
+        eprintln!("{question} -> {}", answer["answer"]);
+        assert_eq!(answer["refused"], false, "{question}: {answer}");
+        assert!(
+            answer["answer"].as_str().unwrap().contains(expected),
+            "{question}: {answer}"
+        );
+        if let Some(yes_no) = yes_no {
+            assert_eq!(answer["yes_no"], yes_no, "{question}: {answer}");
+        }
+    }
+    // The pages do not say whether administrators may delete documents.
+    let answer = last_json_line(&appliance(data.path(), &["ask", "管理员可以删除文档吗？", "--json"]));
+    assert_eq!(answer["refused"], true, "{answer}");
+}

@@ -17,6 +17,12 @@ use super::{Engine, Hit};
 use crate::acl::Acl;
 use crate::{Error, Result};
 
+/// Passages whose sentences [`Engine::sentence_similarity`] compares with a question.
+const SENTENCE_PASSAGES: usize = 3;
+
+/// Most sentences embedded for one question (they are short, a few milliseconds each).
+const MAX_SIMILARITY_SENTENCES: usize = 60;
+
 /// A passage an answer cites.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Citation {
@@ -217,7 +223,7 @@ impl Engine {
                 question,
                 "the knowledge base has no passage close to the question",
             );
-        } else if self.thin_evidence(question, evidence, &hits) {
+        } else if self.thin_evidence(question, evidence, &hits).await? {
             answer.sources = hits;
             self.refuse(answer, question, "no passage contains enough of the question's terms");
         } else {
@@ -246,16 +252,50 @@ impl Engine {
     }
 
     /// Whether the passages hold too little of the question to answer it: below the evidence
-    /// threshold of the question's language, and not close enough in meaning either.
-    fn thin_evidence(&self, question: &str, evidence: f32, hits: &[Hit]) -> bool {
-        let settings = &self.settings;
-        let (evidence_floor, similarity) = if llm::prompt::is_chinese(question) {
-            (settings.refuse_below_evidence_zh, settings.answer_above_similarity_zh)
-        } else {
-            (settings.refuse_below_evidence, settings.answer_above_similarity)
-        };
+    /// threshold of the question's language, and not close enough in meaning either, neither
+    /// as a whole passage nor in any one sentence.
+    async fn thin_evidence(&self, question: &str, evidence: f32, hits: &[Hit]) -> Result<bool> {
+        let thresholds = self.settings.refusal_thresholds(question);
         let dense = hits.iter().filter_map(|hit| hit.dense_score).fold(0.0f32, f32::max);
-        evidence < evidence_floor && dense < similarity
+        if evidence >= thresholds.evidence || dense >= thresholds.passage_similarity {
+            return Ok(false);
+        }
+        Ok(self.sentence_similarity(question, hits).await? < thresholds.sentence_similarity)
+    }
+
+    /// How close in meaning `query` is to the closest single sentence (under its heading) of
+    /// the first [`SENTENCE_PASSAGES`] hits. A short question answered by one sentence of a
+    /// long passage ("who can read" by "visible only to the groups it is assigned to") shares
+    /// few words with it, and the passage's own vector is diluted by everything else it says.
+    pub async fn sentence_similarity(&self, query: &str, hits: &[Hit]) -> Result<f32> {
+        let texts: Vec<String> = hits
+            .iter()
+            .take(SENTENCE_PASSAGES)
+            .map(|hit| hit.text.clone())
+            .collect();
+        let models = self.models.clone();
+        let owned_query = query.to_owned();
+        let similarity = tokio::task::spawn_blocking(move || -> anyhow::Result<f32> {
+            let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
+            let candidates = super::extract::candidate_sentences(&passages);
+            let sentences: Vec<&str> = candidates
+                .iter()
+                .take(MAX_SIMILARITY_SENTENCES)
+                .map(|(_, under_heading, _)| under_heading.as_str())
+                .collect();
+            if sentences.is_empty() {
+                return Ok(0.0);
+            }
+            let embedder = models.embedder()?;
+            let question = embedder.embed_query(&owned_query)?;
+            let vectors = embedder.embed_passages(&sentences)?;
+            Ok(vectors
+                .iter()
+                .map(|vector| llm::e5::cosine(vector, &question))
+                .fold(0.0, f32::max))
+        })
+        .await??;
+        Ok(similarity)
     }
 
     pub(super) fn refuse(&self, answer: &mut Answer, question: &str, reason: &str) {

@@ -16,20 +16,15 @@ const MIN_EXTRACT_CHARS: usize = 8;
 /// weight, a third for short sentences' partial matches), not fitted to a set.
 pub(super) const MIN_EXTRACT_COVERAGE: f32 = 0.34;
 
-/// Up to two sentences of `passages` with the best weighted coverage of `query`, each with
-/// its passage's number, in passage order; none when no sentence covers enough.
-pub(super) fn best_sentences(
-    keyword: &dyn retrieval::KeywordStore,
-    query: &str,
-    passages: &[&str],
-) -> retrieval::Result<Vec<(usize, String)>> {
-    let candidates: Vec<(usize, String, String)> = passages
+/// The sentences of `passages` that could be quoted, each as (passage number, the sentence
+/// under its heading, the sentence). Paragraph by paragraph: a heading is not extracted but
+/// counts for the sentences under it ("## Asking questions" over "Type a question in the Ask
+/// tab."). PDF text breaks lines (and words, with a hyphen) where the page did.
+pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<(usize, String, String)> {
+    passages
         .iter()
         .enumerate()
         .flat_map(|(index, passage)| {
-            // Paragraph by paragraph; a heading is not extracted but counts for the
-            // sentences under it ("## Asking questions" over "Type a question in the Ask
-            // tab."). PDF text breaks lines (and words, with a hyphen) where the page did.
             let mut heading = String::new();
             let mut sentences = Vec::new();
             for paragraph in passage.split("\n\n") {
@@ -46,7 +41,17 @@ pub(super) fn best_sentences(
             }
             sentences
         })
-        .collect();
+        .collect()
+}
+
+/// Up to two sentences of `passages` with the best weighted coverage of `query`, each with
+/// its passage's number, in passage order; none when no sentence covers enough.
+pub(super) fn best_sentences(
+    keyword: &dyn retrieval::KeywordStore,
+    query: &str,
+    passages: &[&str],
+) -> retrieval::Result<Vec<(usize, String)>> {
+    let candidates = candidate_sentences(passages);
     let scored: Vec<&str> = candidates.iter().map(|(_, scored, _)| scored.as_str()).collect();
     let scores = keyword.coverage(query, &scored)?;
     // The question's words each sentence (with its heading) holds, "read" and "readable"

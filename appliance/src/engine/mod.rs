@@ -26,7 +26,6 @@ mod upgrade;
 use std::sync::Arc;
 
 use anyhow::Context;
-use llm::e5::E5Options;
 use llm::prompt::DEFAULT_SYSTEM_PROMPT;
 use retrieval::{
     EdgeVectorStore, KeywordIndex, KeywordStore, QdrantConfig, QdrantKeywordStore, QdrantVectorStore, VectorStore,
@@ -178,9 +177,7 @@ impl Engine {
         .await??;
         let models = Models::new(
             &settings.models_dir,
-            E5Options {
-                quantized: settings.embedder_quantized,
-            },
+            settings.embedder_options(),
             settings.generator_file.as_deref(),
             settings.generator_url.as_ref().map(|url| llm::remote::RemoteConfig {
                 base_url: url.clone(),
