@@ -187,7 +187,7 @@ enum ChatTemplate {
 /// Which implementation runs a qwen2 model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernels {
-    /// Ours where the CPU has AVX-512 VNNI ([`crate::qwen2`]), else candle's.
+    /// Ours where the CPU has AVX2 or AVX-512 VNNI ([`crate::qwen2`]), else candle's.
     Fastest,
     /// candle's `quantized_qwen2` (for comparisons).
     Candle,

@@ -1,11 +1,16 @@
 //! Matrix products on candle's fastest x86 kernels, for matrices of any input width.
 //!
-//! candle 0.11 multiplies 8-bit (Q8_0) weights fastest through repacked tiles and
-//! `vpdpbusd` (AVX-512 VNNI), but only for matrices whose input width is a multiple of 256.
-//! A [`Linear`] stores its matrix as Q8_0 with the input width zero-padded to the next
-//! multiple of 256 and pads its inputs to match: the padding multiplies zeros, the results
-//! are those of the unpadded product, and the fast kernels take all of them (measured on this
-//! 2-core AVX-512 machine, 256 rows: 38 -> 381 GOP/s for an 896x896 matrix; one row: 50 -> 217).
+//! candle 0.11 multiplies quantised weights fastest through repacked tiles, but only for
+//! matrices whose input width is a multiple of 256, and only for some formats on each CPU:
+//! 8-bit (Q8_0) tiles need `vpdpbusd` (AVX-512 VNNI); on a CPU with only AVX2 the repacked
+//! 6-bit (Q6_K) tiles are the fastest format that does not lose precision against the 5- and
+//! 8-bit files we read. A [`Linear`] stores its matrix in that format ([`format`]) with the
+//! input width zero-padded to the next multiple of 256 and pads its inputs to match: the
+//! padding multiplies zeros, the results are those of the unpadded product, and the fast
+//! kernels take all of them. Measured on 2 cores, 896x896 matrix, 256 rows / one row:
+//! AVX-512 VNNI, Q8_0 38 -> 381 / 50 -> 217 GOP/s; AVX2 only (AMD EPYC), Q5_0 8.2 / 8.2,
+//! Q8_0 14.9 / 14.8, Q6_K padded to 1024 54.1 / 21.3 GOP/s (`examples/kernel_probe.rs`).
+//! There f32 reaches 61.7 GOP/s on 256 rows but 15.8 on one, with four times the memory.
 
 use std::borrow::Cow;
 
@@ -15,7 +20,8 @@ use candle_core::{D, Device, Module, Tensor};
 /// Input widths candle's repacked 8-bit kernels accept are multiples of this.
 const REPACKED_WIDTH: usize = 256;
 
-/// A linear layer: Q8_0 weights with the input width padded to a multiple of 256.
+/// A linear layer with the input width padded to a multiple of 256: weights in [`format`],
+/// or Q8_0 when made by [`Linear::from_q4_0`].
 #[derive(Debug)]
 pub(crate) struct Linear {
     weights: QMatMul,
@@ -33,7 +39,7 @@ impl Linear {
             weights.pad_with_zeros(D::Minus1, 0, padding)?
         };
         Ok(Self {
-            weights: QMatMul::from_qtensor(QTensor::quantize(&padded, GgmlDType::Q8_0)?)?,
+            weights: QMatMul::from_qtensor(QTensor::quantize(&padded, format())?)?,
             padding,
             bias,
         })
@@ -93,9 +99,8 @@ impl Linear {
     }
 }
 
-/// Whether this CPU has the instructions candle's repacked 8-bit kernels use; without
-/// them padding only costs work, and unpadded products are the better choice.
-pub fn supported() -> bool {
+/// Whether this CPU has the instructions of candle's repacked 8-bit kernels (AVX-512 VNNI).
+pub fn eight_bit_supported() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         std::arch::is_x86_feature_detected!("avx512f")
@@ -105,6 +110,29 @@ pub fn supported() -> bool {
     #[cfg(not(target_arch = "x86_64"))]
     {
         false
+    }
+}
+
+/// Whether this CPU runs any of candle's repacked kernels (AVX2 and FMA at least); without
+/// them padding only costs work, and unpadded products are the better choice.
+pub fn supported() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        eight_bit_supported()
+            || (std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma"))
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
+    }
+}
+
+/// The format [`Linear::new`] stores weights in: Q8_0 where the 8-bit tiles run, else Q6_K.
+pub fn format() -> GgmlDType {
+    if eight_bit_supported() || !supported() {
+        GgmlDType::Q8_0
+    } else {
+        GgmlDType::Q6K
     }
 }
 

@@ -3,7 +3,8 @@
 //! Qwen2.5-0.5B is 896 wide, so in candle's own qwen2 six of the seven matrices of every layer
 //! miss candle's repacked 8-bit kernels, which want input widths that are multiples of 256,
 //! and take a kernel 5-10x slower; prompt reading is where users wait. Here every matrix is a
-//! [`crate::padded::Linear`], stored as Q8_0 with its input width zero-padded.
+//! [`crate::padded::Linear`], stored as Q8_0 (AVX-512 VNNI) or Q6_K (AVX2) with its input
+//! width zero-padded.
 //!
 //! Decoding reads one token through every layer, so the work around the matrices counts
 //! as much as the matrices: the query, key and value matrices are one product, the gate and
@@ -20,7 +21,7 @@ use candle_core::quantized::gguf_file;
 use candle_core::{DType, Device, Tensor};
 
 use crate::padded::Linear;
-pub use crate::padded::supported;
+pub use crate::padded::{eight_bit_supported, supported};
 
 /// Query rows per attention product when reading a prompt.
 const QUERY_CHUNK: usize = 256;
@@ -121,7 +122,7 @@ impl Cache {
 }
 
 impl Weights {
-    /// Loads a qwen2 GGUF file, re-quantising every matrix to (padded) Q8_0.
+    /// Loads a qwen2 GGUF file, re-quantising every matrix to padded [`crate::padded::format`].
     pub fn from_gguf<R: std::io::Read + std::io::Seek>(
         content: &gguf_file::Content,
         reader: &mut R,

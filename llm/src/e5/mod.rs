@@ -36,16 +36,17 @@ pub enum E5Layers {
     /// Dequantised once to f32, multiplied by candle's blocked f32 GEMM.
     F32,
     /// Widened exactly from Q4_0 to Q8_0 blocks, input widths padded for candle's repacked
-    /// 8-bit kernels ([`crate::padded`]); only worth it where [`crate::padded::supported`].
+    /// 8-bit kernels ([`crate::padded`]); only worth it where
+    /// [`crate::padded::eight_bit_supported`].
     Q8,
     /// Kept as the file's Q4_0: the least memory, the slowest on long inputs.
     Q4,
 }
 
 impl E5Layers {
-    /// Q8 where the CPU has the repacked kernels' instructions, else f32.
+    /// Q8 where the CPU has the repacked 8-bit kernels' instructions, else f32.
     pub fn fastest() -> Self {
-        if crate::padded::supported() {
+        if crate::padded::eight_bit_supported() {
             Self::Q8
         } else {
             Self::F32

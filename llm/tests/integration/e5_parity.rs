@@ -47,7 +47,7 @@ fn f32_layers_match_reference_vectors() {
 
 #[test]
 fn eight_bit_layers_match_reference_vectors() {
-    if !llm::qwen2::supported() {
+    if !llm::qwen2::eight_bit_supported() {
         eprintln!("NOT RUN: this CPU lacks AVX-512 VNNI, which the 8-bit layers are for");
         return;
     }

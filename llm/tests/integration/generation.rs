@@ -102,11 +102,11 @@ fn reused_system_prefix_gives_the_same_answer() {
     assert_eq!(changed_stats.cached_prompt_tokens, 0);
 }
 
-/// The model file the fast qwen2 tests read, or none (said loudly) on a CPU without
-/// AVX-512 VNNI, where the fast qwen2 is never used.
+/// The model file the fast qwen2 tests read, or none (said loudly) on a CPU without AVX2
+/// or AVX-512 VNNI, where the fast qwen2 is never used.
 fn fast_qwen2_model() -> Option<std::path::PathBuf> {
     if !llm::qwen2::supported() {
-        eprintln!("NOT RUN: no AVX-512 VNNI here, so the fast qwen2 is not used");
+        eprintln!("NOT RUN: neither AVX2 nor AVX-512 VNNI here, so the fast qwen2 is not used");
         return None;
     }
     Some(super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf"))
@@ -123,7 +123,10 @@ fn fast_qwen2_answers_like_candles() {
         "The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42.",
         "食堂中午十一点半开门，下午两点关门。周日不开放。",
     ];
-    for question in ["What is the current office Wi-Fi password?", "食堂几点关门？"] {
+    for (question, fact) in [
+        ("What is the current office Wi-Fi password?", "BlueHarbor"),
+        ("食堂几点关门？", "两点关门"),
+    ] {
         let request = GenerationRequest {
             messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
             max_tokens: 20,
@@ -132,10 +135,14 @@ fn fast_qwen2_answers_like_candles() {
         let (fast_answer, fast_stats) = answer(&fast, &request);
         let (candle_answer, _) = answer(&candle, &request);
         eprintln!("fast {fast_answer:?} / candle {candle_answer:?}");
-        // 8-bit activations round differently from candle's kernels: the answers agree at
-        // the start; a broken layer would not produce the same first words.
-        let start = |text: &str| text.chars().take(12).collect::<String>();
+        // Our weights (Q8_0 or Q6_K, 8-bit activations) round differently from candle's
+        // kernels on the file's Q5_0, and greedy answers drift apart after a few words (on
+        // an AVX2 CPU candle's went on "十一点半关门", a wrong closing time, and ours "下午两
+        // 点关门"): the answers agree at the start, and ours carries the passage's fact. A
+        // broken layer would do neither.
+        let start = |text: &str| text.chars().take(8).collect::<String>();
         assert_eq!(start(&fast_answer), start(&candle_answer));
+        assert!(fast_answer.contains(fact), "{fast_answer:?} lacks {fact:?}");
         assert!(fast_stats.generated_tokens > 3);
     }
     // The system turn's cache is reused by the fast model too (the last question was Chinese,
