@@ -11,6 +11,9 @@ cd "$(dirname "$0")/.."
 runs=${1:-3}
 new_tokens=${2:-128}
 threads=$(nproc)
+# The appliance binary sets this for itself (see llm::product_threads); without it candle
+# re-reads /proc/cpuinfo before every f32 product.
+export RAYON_NUM_THREADS=${RAYON_NUM_THREADS:-$threads}
 venv=target/bench-venv
 corpus=../shared/eval/en_xquad/corpus.jsonl
 [[ -f $corpus ]] || { echo "needs $corpus (the shared evaluation sets)" >&2; exit 1; }

@@ -39,3 +39,14 @@ pub trait Embedder: Send + Sync {
     /// A stable name, recorded with every stored vector.
     fn model_id(&self) -> &str;
 }
+
+/// The environment variable candle reads for the thread count of its matrix products.
+pub const THREADS_VARIABLE: &str = "RAYON_NUM_THREADS";
+
+/// The thread count candle gives its matrix products: `RAYON_NUM_THREADS`, else the
+/// physical cores. Without the variable candle reads and parses /proc/cpuinfo again before
+/// every f32 product (about a fifth of a query embedding's time on 2 cores), so a process
+/// should set it, to this value, before it starts any thread.
+pub fn product_threads() -> usize {
+    candle_core::utils::get_num_threads()
+}
