@@ -278,11 +278,12 @@ impl Engine {
         let similarity = tokio::task::spawn_blocking(move || -> anyhow::Result<f32> {
             let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
             let candidates = super::extract::candidate_sentences(&passages);
-            let sentences: Vec<&str> = candidates
+            let under_headings: Vec<String> = candidates
                 .iter()
                 .take(MAX_SIMILARITY_SENTENCES)
-                .map(|(_, under_heading, _)| under_heading.as_str())
+                .map(super::extract::Candidate::under_heading)
                 .collect();
+            let sentences: Vec<&str> = under_headings.iter().map(String::as_str).collect();
             if sentences.is_empty() {
                 return Ok(0.0);
             }

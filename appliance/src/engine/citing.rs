@@ -17,7 +17,7 @@ use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
 use super::Engine;
 use super::answer::{Answer, Citation};
-use super::extract::{MIN_EXTRACT_COVERAGE, best_sentences, extract_label};
+use super::extract::{best_sentences, covers_like_a_quote, extract_label};
 use crate::Result;
 
 /// Share of a sentence's words (or Chinese characters) that must occur in a passage for the
@@ -142,24 +142,31 @@ impl Engine {
                 .any(|term| said.contains(term))
     }
 
-    /// Whether the `accepted` sentences, with the headings of the passages they cite, cover
-    /// the question's weighted terms as much as an extracted sentence with its heading must
-    /// ([`MIN_EXTRACT_COVERAGE`]): an answer is held to the bar of a quote. Copied table rows
-    /// holding the question's common words ("file", "size") but none of its rare ones
-    /// ("maximum", "upload") do not answer "What is the maximum file size I can upload?".
+    /// Whether the `accepted` sentences, each with the heading it stands under, cover the
+    /// question's weighted terms as a quote must ([`covers_like_a_quote`]): an answer is held
+    /// to the bar of the best extract. Copied table rows holding the question's common words
+    /// ("file", "size") but none of its rare ones ("maximum", "upload") do not answer "What
+    /// is the maximum file size I can upload?".
     async fn covers_question(&self, query: &str, accepted: &[SentenceSupport], answer: &Answer) -> Result<bool> {
-        let mut cited: Vec<usize> = accepted.iter().flat_map(|sentence| sentence.cited.clone()).collect();
-        cited.sort_unstable();
-        cited.dedup();
-        let headings = cited.iter().filter_map(|number| answer.sources.get(number - 1));
-        let said: Vec<&str> = headings
-            .map(|hit| hit.heading.as_str())
-            .chain(accepted.iter().map(|sentence| sentence.text.as_str()))
+        let sentences: Vec<(usize, String)> = accepted
+            .iter()
+            .flat_map(|sentence| sentence.cited.iter().map(|&number| (number, sentence.text.clone())))
             .collect();
+        let passages: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
+        let headings: Vec<String> = answer.sources.iter().map(|hit| hit.heading.clone()).collect();
         let keyword = self.keyword.clone();
-        let (query, said) = (query.to_owned(), said.join(" "));
-        let coverage = tokio::task::spawn_blocking(move || keyword.coverage(&query, &[said.as_str()])).await??;
-        Ok(coverage.first().is_none_or(|&covered| covered >= MIN_EXTRACT_COVERAGE))
+        let query = query.to_owned();
+        let covers = tokio::task::spawn_blocking(move || {
+            let sentences: Vec<(usize, &str)> = sentences
+                .iter()
+                .map(|(number, text)| (*number, text.as_str()))
+                .collect();
+            let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
+            let headings: Vec<&str> = headings.iter().map(String::as_str).collect();
+            covers_like_a_quote(keyword.as_ref(), &query, &sentences, &passages, &headings)
+        })
+        .await??;
+        Ok(covers)
     }
 
     /// Sets the answer's text, sentences and citations from checked `sentences`.

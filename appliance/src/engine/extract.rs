@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use llm::check;
-use llm::citations::{split_sentences, unwrap_lines};
+use llm::citations::{lexical_units, split_sentences, unwrap_lines};
 use llm::prompt::is_chinese;
 
 /// Sentences shorter than this many characters (headings, list stubs) are never extracted.
@@ -14,13 +14,29 @@ const MIN_EXTRACT_CHARS: usize = 8;
 /// Weighted coverage of the question a sentence needs to be extracted: below it, no
 /// sentence answers and the question is refused. A choice (about half the question's
 /// weight, a third for short sentences' partial matches), not fitted to a set.
-pub(super) const MIN_EXTRACT_COVERAGE: f32 = 0.34;
+const MIN_EXTRACT_COVERAGE: f32 = 0.34;
 
-/// The sentences of `passages` that could be quoted, each as (passage number, the sentence
-/// under its heading, the sentence). Paragraph by paragraph: a heading is not extracted but
-/// counts for the sentences under it ("## Asking questions" over "Type a question in the Ask
-/// tab."). PDF text breaks lines (and words, with a hyphen) where the page did.
-pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<(usize, String, String)> {
+/// A sentence of a passage that could be quoted.
+pub(super) struct Candidate {
+    /// The passage's number, from 1.
+    pub passage: usize,
+    /// The heading in force in the passage where the sentence stands ("" before the first).
+    pub heading: String,
+    pub sentence: String,
+}
+
+impl Candidate {
+    /// The sentence under its heading, as it is scored against a question.
+    pub fn under_heading(&self) -> String {
+        format!("{} {}", self.heading, self.sentence)
+    }
+}
+
+/// The sentences of `passages` that could be quoted. Paragraph by paragraph: a heading is
+/// not extracted but counts for the sentences under it ("## Asking questions" over "Type a
+/// question in the Ask tab."). PDF text breaks lines (and words, with a hyphen) where the
+/// page did.
+pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<Candidate> {
     passages
         .iter()
         .enumerate()
@@ -35,7 +51,11 @@ pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<(usize, String, Stri
                 }
                 for sentence in split_sentences(&unwrap_lines(paragraph)) {
                     if sentence.chars().count() >= MIN_EXTRACT_CHARS {
-                        sentences.push((index + 1, format!("{heading} {sentence}"), sentence.trim().to_owned()));
+                        sentences.push(Candidate {
+                            passage: index + 1,
+                            heading: heading.clone(),
+                            sentence: sentence.trim().to_owned(),
+                        });
                     }
                 }
             }
@@ -43,6 +63,11 @@ pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<(usize, String, Stri
         })
         .collect()
 }
+
+/// Share of the best sentence's coverage of a question that another sentence must reach to
+/// be quoted beside it, and that a generated answer must reach to stand instead of the
+/// quote. A choice, not fitted to a set.
+const NEAR_BEST: f32 = 0.8;
 
 /// Up to two sentences of `passages` with the best weighted coverage of `query`, each with
 /// its passage's number, in passage order; none when no sentence covers enough.
@@ -52,8 +77,8 @@ pub(super) fn best_sentences(
     passages: &[&str],
 ) -> retrieval::Result<Vec<(usize, String)>> {
     let candidates = candidate_sentences(passages);
-    let scored: Vec<&str> = candidates.iter().map(|(_, scored, _)| scored.as_str()).collect();
-    let scores = keyword.coverage(query, &scored)?;
+    let scored: Vec<String> = candidates.iter().map(Candidate::under_heading).collect();
+    let scores = keyword.coverage(query, &scored.iter().map(String::as_str).collect::<Vec<_>>())?;
     // The question's words each sentence (with its heading) holds, "read" and "readable"
     // alike, which the keyword stemmer tells apart: the tie-break between equal scores.
     let held: Vec<HashSet<String>> = scored
@@ -62,7 +87,7 @@ pub(super) fn best_sentences(
         .collect();
     let candidates: Vec<(usize, String)> = candidates
         .into_iter()
-        .map(|(number, _, sentence)| (number, sentence))
+        .map(|candidate| (candidate.passage, candidate.sentence))
         .collect();
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     order.sort_by(|left, right| {
@@ -83,19 +108,66 @@ pub(super) fn best_sentences(
     let mut seen = HashSet::new();
     let mut chosen: Vec<usize> = Vec::new();
     for index in order {
-        if chosen.len() == 2 || scores[index] < best * 0.8 {
+        if chosen.len() == 2 || scores[index] < best * NEAR_BEST {
             break;
         }
         let padding = english
             && chosen
                 .iter()
                 .any(|other| held[index].len() < held[*other].len() && held[index].is_subset(&held[*other]));
-        if !padding && seen.insert(llm::citations::lexical_units(&candidates[index].1)) {
+        if !padding && seen.insert(lexical_units(&candidates[index].1)) {
             chosen.push(index);
         }
     }
     chosen.sort();
     Ok(chosen.into_iter().map(|index| candidates[index].clone()).collect())
+}
+
+/// Whether generated `sentences`, each with the number of the passage it cites, cover
+/// `query` as a quote must: at least [`MIN_EXTRACT_COVERAGE`], and at least [`NEAR_BEST`] of
+/// what the best passage sentence covers. Each sentence counts with the heading of the
+/// section it was drawn from (the passage sentence sharing most words with it), or with
+/// `headings[passage]`, the heading where the passage starts. Held to the best quote,
+/// "The appliance searches your company's documents and answers questions" is no answer to
+/// "How do I ask a question?" when "Type a question in the Ask tab" stands under "Asking
+/// questions", though both hold the word "question".
+pub(super) fn covers_like_a_quote(
+    keyword: &dyn retrieval::KeywordStore,
+    query: &str,
+    sentences: &[(usize, &str)],
+    passages: &[&str],
+    headings: &[&str],
+) -> retrieval::Result<bool> {
+    let candidates = candidate_sentences(passages);
+    let scored: Vec<String> = candidates.iter().map(Candidate::under_heading).collect();
+    let best = keyword
+        .coverage(query, &scored.iter().map(String::as_str).collect::<Vec<_>>())?
+        .into_iter()
+        .fold(0.0, f32::max);
+    let said: Vec<String> = sentences
+        .iter()
+        .map(|&(number, sentence)| {
+            let units: HashSet<String> = lexical_units(sentence).into_iter().collect();
+            let drawn_from = candidates
+                .iter()
+                .filter(|candidate| candidate.passage == number)
+                .max_by_key(|candidate| {
+                    lexical_units(&candidate.sentence)
+                        .iter()
+                        .filter(|unit| units.contains(*unit))
+                        .count()
+                });
+            let heading = match drawn_from {
+                Some(candidate) if !candidate.heading.is_empty() => candidate.heading.as_str(),
+                _ => headings.get(number - 1).copied().unwrap_or(""),
+            };
+            format!("{heading} {sentence}")
+        })
+        .collect();
+    let covered = keyword.coverage(query, &[said.join(" ").as_str()])?;
+    Ok(covered
+        .first()
+        .is_none_or(|&covered| covered >= MIN_EXTRACT_COVERAGE && covered >= NEAR_BEST * best))
 }
 
 /// The label an extracted answer starts with, in the question's language.
@@ -139,5 +211,41 @@ mod tests {
         let canteen = "The canteen opens for all staff. The canteen opens at 11:30 on weekdays.";
         let chosen = best_sentences(&keyword, "When does the canteen open?", &[canteen]).unwrap();
         assert_eq!(chosen.len(), 2, "{chosen:?}");
+    }
+
+    /// Before: with a Debian chapter beside the welcome page, "How do I ask a question?" was
+    /// answered by two true, cited sentences that hold "question" but say nothing of how to
+    /// ask one; "Type a question in the Ask tab" under "Asking questions" was left out.
+    #[test]
+    fn regression_a_how_to_answer_held_a_word_of_the_question_but_not_the_way() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        let welcome = include_str!("../../../demo/documents/welcome.md");
+        let 欢迎 = include_str!("../../../demo/documents/欢迎.md");
+        let covers = |query: &str, passage: &str, sentences: &[&str]| {
+            let sentences: Vec<(usize, &str)> = sentences.iter().map(|sentence| (1, *sentence)).collect();
+            covers_like_a_quote(&keyword, query, &sentences, &[passage], &["Welcome"]).unwrap()
+        };
+        let off_point = [
+            "The appliance searches your company's documents and answers questions from them, citing the page \
+             each answer comes from.",
+            "Nothing leaves this server: no internet connection is used.",
+        ];
+        assert!(!covers("How do I ask a question?", welcome, &off_point));
+        assert!(covers(
+            "How do I ask a question?",
+            welcome,
+            &["Type a question in the Ask tab."]
+        ));
+        assert!(covers(
+            "Who can read an uploaded document?",
+            welcome,
+            &["Each document is readable by the groups it is assigned to, or by every employee when it is public."]
+        ));
+        assert!(!covers(
+            "如何提问？",
+            欢迎,
+            &["本设备检索公司内部文档，并根据文档回答问题，每个回答都注明出处页码。"]
+        ));
+        assert!(covers("如何提问？", 欢迎, &["在“问答”页输入问题。"]));
     }
 }
