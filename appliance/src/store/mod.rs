@@ -16,6 +16,7 @@ pub mod conversations;
 pub mod documents;
 pub mod index_meta;
 pub mod jobs;
+mod migrations;
 pub mod site_texts;
 pub mod snapshot;
 pub mod users;
@@ -127,10 +128,7 @@ impl Store {
             .connect(url)
             .await
             .with_context(|| format!("opening database {}", redact_url(url)))?;
-        let migrator = match dialect {
-            Dialect::Sqlite => sqlx::migrate!("./migrations"),
-            Dialect::Postgres => sqlx::migrate!("./migrations/postgres"),
-        };
+        let migrator = migrations::migrator(dialect).await?;
         refuse_newer_schema(&pool, &migrator).await?;
         migrator.run(&pool).await.context("migrating the database")?;
         Ok(Self {
