@@ -64,6 +64,19 @@ pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<Candidate> {
         .collect()
 }
 
+/// The candidate sentences of `passages`, each under its heading, with its weighted
+/// coverage of `query`: what extracts are chosen by and answers are measured against.
+fn scored_candidates(
+    keyword: &dyn retrieval::KeywordStore,
+    query: &str,
+    passages: &[&str],
+) -> retrieval::Result<(Vec<Candidate>, Vec<String>, Vec<f32>)> {
+    let candidates = candidate_sentences(passages);
+    let scored: Vec<String> = candidates.iter().map(Candidate::under_heading).collect();
+    let scores = keyword.coverage(query, &scored.iter().map(String::as_str).collect::<Vec<_>>())?;
+    Ok((candidates, scored, scores))
+}
+
 /// Share of the best sentence's coverage of a question that another sentence must reach to
 /// be quoted beside it, and that a generated answer must reach to stand instead of the
 /// quote. A choice, not fitted to a set.
@@ -76,9 +89,7 @@ pub(super) fn best_sentences(
     query: &str,
     passages: &[&str],
 ) -> retrieval::Result<Vec<(usize, String)>> {
-    let candidates = candidate_sentences(passages);
-    let scored: Vec<String> = candidates.iter().map(Candidate::under_heading).collect();
-    let scores = keyword.coverage(query, &scored.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let (candidates, scored, scores) = scored_candidates(keyword, query, passages)?;
     // The question's words each sentence (with its heading) holds, "read" and "readable"
     // alike, which the keyword stemmer tells apart: the tie-break between equal scores.
     let held: Vec<HashSet<String>> = scored
@@ -138,12 +149,8 @@ pub(super) fn covers_like_a_quote(
     passages: &[&str],
     headings: &[&str],
 ) -> retrieval::Result<bool> {
-    let candidates = candidate_sentences(passages);
-    let scored: Vec<String> = candidates.iter().map(Candidate::under_heading).collect();
-    let best = keyword
-        .coverage(query, &scored.iter().map(String::as_str).collect::<Vec<_>>())?
-        .into_iter()
-        .fold(0.0, f32::max);
+    let (candidates, _, scores) = scored_candidates(keyword, query, passages)?;
+    let best = scores.into_iter().fold(0.0, f32::max);
     let said: Vec<String> = sentences
         .iter()
         .map(|&(number, sentence)| {
