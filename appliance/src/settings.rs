@@ -40,6 +40,9 @@ pub struct Settings {
     pub answer_passages: usize,
     /// Generator-token budget for all passages of a prompt.
     pub answer_passage_tokens: usize,
+    /// Sentences shown on each side of a passage's best-matching sentences in the prompt
+    /// (0: whole passages).
+    pub answer_focus_sentences: usize,
     /// Most tokens an answer may have.
     pub answer_max_tokens: usize,
     /// Below this best dense similarity, with no keyword match, the question is refused
@@ -218,6 +221,7 @@ impl Settings {
             rerank_top: 0,
             answer_passages: 4,
             answer_passage_tokens: 900,
+            answer_focus_sentences: 0,
             answer_max_tokens: 256,
             refuse_below_similarity: 0.78,
             // Chosen together with `eval answers --calibrate --limit 200` on the dev queries of
@@ -294,6 +298,7 @@ impl Settings {
                 }
             }
             "answer_passage_tokens" => self.answer_passage_tokens = number(value)?,
+            "answer_focus_sentences" => self.answer_focus_sentences = number(value)?,
             "answer_max_tokens" => self.answer_max_tokens = number(value)?,
             "refuse_below_similarity" => self.refuse_below_similarity = number(value)?,
             "refuse_below_evidence" => self.refuse_below_evidence = number(value)?,

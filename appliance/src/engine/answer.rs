@@ -13,6 +13,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::mpsc::UnboundedSender;
 
+use super::extract::focused_passage;
 use super::{Engine, Hit};
 use crate::acl::Acl;
 use crate::{Error, Result};
@@ -322,6 +323,8 @@ impl Engine {
         let models = self.models.clone();
         let settings = self.settings.clone();
         let owned_question = question.to_owned();
+        let owned_query = retrieval_query.to_owned();
+        let keyword = self.keyword.clone();
         let wait_limit = std::time::Duration::from_secs(self.settings.generator_wait_seconds);
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Generation> {
             let generator = match models.generator() {
@@ -331,18 +334,27 @@ impl Engine {
                     return Ok(Generation::Unavailable("no answer generator is available"));
                 }
             };
-            // Keep the best passages that fit the prompt budget (at least one).
+            // Keep the best passages, each focused on its best sentences, that fit the prompt
+            // budget (at least one). Their whole text stays what the answer is checked against.
             let mut kept = Vec::new();
+            let mut shown = Vec::new();
             let mut used = 0;
             for hit in hits {
-                let tokens = generator.count_tokens(&hit.text);
+                let text = focused_passage(
+                    keyword.as_ref(),
+                    &owned_query,
+                    &hit.text,
+                    settings.answer_focus_sentences,
+                )?;
+                let tokens = generator.count_tokens(&text);
                 if !kept.is_empty() && used + tokens > settings.answer_passage_tokens {
                     break;
                 }
                 used += tokens;
                 kept.push(hit);
+                shown.push(text);
             }
-            let passages: Vec<&str> = kept.iter().map(|hit| hit.text.as_str()).collect();
+            let passages: Vec<&str> = shown.iter().map(String::as_str).collect();
             let messages = grounded_messages(&system_text, &owned_question, &passages);
             let prompt_text: String = messages.iter().map(|message| message.content.as_str()).collect();
             let prompt_sha256 = hex::encode(Sha256::digest(prompt_text.as_bytes()));

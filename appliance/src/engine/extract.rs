@@ -177,6 +177,86 @@ pub(super) fn covers_like_a_quote(
         .is_none_or(|&covered| covered >= MIN_EXTRACT_COVERAGE && covered >= NEAR_BEST * best))
 }
 
+/// The part of `passage` the generator is shown for `query`: the sentences within `window`
+/// of its best-covering ones (at most two, each at least [`NEAR_BEST`] of the best), under
+/// the heading of the first, lines unwrapped; the whole passage when `window` is 0 or it is
+/// short anyway. Fewer tokens to read means a sooner first token on a small CPU, and less
+/// beside the answer for a small model to copy instead. A passage sharing no term with the
+/// query (found by meaning alone) is shown from its start.
+pub(super) fn focused_passage(
+    keyword: &dyn retrieval::KeywordStore,
+    query: &str,
+    passage: &str,
+    window: usize,
+) -> retrieval::Result<String> {
+    if window == 0 {
+        return Ok(passage.to_owned());
+    }
+    let mut sentences: Vec<(String, String)> = Vec::new();
+    let mut heading = String::new();
+    for paragraph in passage.split("\n\n") {
+        let paragraph = paragraph.trim();
+        if let Some(title) = paragraph.strip_prefix('#') {
+            heading = title.trim_start_matches('#').trim().to_owned();
+            continue;
+        }
+        for sentence in split_sentences(&unwrap_lines(paragraph)) {
+            let sentence = sentence.trim();
+            if !sentence.is_empty() {
+                sentences.push((heading.clone(), sentence.to_owned()));
+            }
+        }
+    }
+    if sentences.len() <= 2 * window + 1 {
+        return Ok(passage.to_owned());
+    }
+    let scored: Vec<String> = sentences
+        .iter()
+        .map(|(heading, sentence)| format!("{heading} {sentence}"))
+        .collect();
+    let scores = keyword.coverage(query, &scored.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let best = scores.iter().copied().fold(0.0, f32::max);
+    let mut order: Vec<usize> = (0..sentences.len()).collect();
+    order.sort_by(|left, right| scores[*right].total_cmp(&scores[*left]).then(left.cmp(right)));
+    let centres: Vec<usize> = if best > 0.0 {
+        order
+            .into_iter()
+            .take(2)
+            .filter(|index| scores[*index] >= best * NEAR_BEST)
+            .collect()
+    } else {
+        vec![window]
+    };
+    let mut shown: Vec<usize> = centres
+        .iter()
+        .flat_map(|centre| centre.saturating_sub(window)..=(centre + window).min(sentences.len() - 1))
+        .collect();
+    shown.sort_unstable();
+    shown.dedup();
+    let mut focused = String::new();
+    let mut previous: Option<usize> = None;
+    for index in shown {
+        let (heading, sentence) = &sentences[index];
+        let same_heading = previous.is_some_and(|previous| sentences[previous].0 == *heading);
+        if previous.is_some_and(|previous| previous + 1 == index) && same_heading {
+            // Chinese sentences end in full-width stops and join without a space.
+            if focused.ends_with(|character: char| character.is_ascii()) {
+                focused.push(' ');
+            }
+        } else {
+            if !focused.is_empty() {
+                focused.push_str("\n\n");
+            }
+            if !heading.is_empty() && !same_heading {
+                focused.push_str(&format!("## {heading}\n\n"));
+            }
+        }
+        focused.push_str(sentence);
+        previous = Some(index);
+    }
+    Ok(focused)
+}
+
 /// The label an extracted answer starts with, in the question's language.
 pub(super) fn extract_label(question: &str) -> &'static str {
     if is_chinese(question) {
@@ -254,5 +334,37 @@ mod tests {
             &["本设备检索公司内部文档，并根据文档回答问题，每个回答都注明出处页码。"]
         ));
         assert!(covers("如何提问？", 欢迎, &["在“问答”页输入问题。"]));
+    }
+
+    #[test]
+    fn a_passage_is_focused_on_the_sentences_around_its_best_match() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        let passage = "## Canteen\n\nThe canteen is on the ground floor. It serves hot meals.\nSalads are \
+                       fresh daily. The canteen opens at 11:30 on weekdays. It closes at 14:00.\n\n## Parking\n\n\
+                       Parking is free. Bicycles go in the yard. Cars need a permit.";
+        let focused = focused_passage(&keyword, "When does the canteen open?", passage, 1).unwrap();
+        assert_eq!(
+            focused,
+            "## Canteen\n\nSalads are fresh daily. The canteen opens at 11:30 on weekdays. It closes at 14:00."
+        );
+        assert_eq!(
+            focused_passage(&keyword, "When does the canteen open?", passage, 0).unwrap(),
+            passage
+        );
+        assert_eq!(
+            focused_passage(&keyword, "Where do I park?", "Parking is free.", 1).unwrap(),
+            "Parking is free."
+        );
+        // Found by meaning alone: shown from its start.
+        let unrelated = focused_passage(&keyword, "lunch hours", passage, 1).unwrap();
+        assert!(
+            unrelated.starts_with("## Canteen\n\nThe canteen is on the ground floor."),
+            "{unrelated}"
+        );
+        let 食堂 = "## 食堂\n\n食堂在一楼。供应热餐。沙拉每天新鲜。食堂工作日十一点半开门。下午两点关门。停车免费。";
+        assert_eq!(
+            focused_passage(&keyword, "食堂几点开门？", 食堂, 1).unwrap(),
+            "## 食堂\n\n沙拉每天新鲜。食堂工作日十一点半开门。下午两点关门。"
+        );
     }
 }
