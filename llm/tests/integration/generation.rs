@@ -138,11 +138,16 @@ fn fast_qwen2_answers_like_candles() {
         // Our weights (Q8_0 or Q6_K, 8-bit activations) round differently from candle's
         // kernels on the file's Q5_0, and greedy answers drift apart after a few words (on
         // an AVX2 CPU candle's went on "十一点半关门", a wrong closing time, and ours "下午两
-        // 点关门"): the answers agree at the start, and ours carries the passage's fact. A
-        // broken layer would do neither.
+        // 点关门"): the answers agree at the start, and ours carries the passage's fact or,
+        // where the small model misreads the passage whichever kernels run it (on an
+        // AVX-512 CPU both said "十一点半关门"), is candle's answer word for word. A broken
+        // layer would do neither.
         let start = |text: &str| text.chars().take(8).collect::<String>();
         assert_eq!(start(&fast_answer), start(&candle_answer));
-        assert!(fast_answer.contains(fact), "{fast_answer:?} lacks {fact:?}");
+        assert!(
+            fast_answer.contains(fact) || fast_answer == candle_answer,
+            "{fast_answer:?} lacks {fact:?} and is not candle's {candle_answer:?}"
+        );
         assert!(fast_stats.generated_tokens > 3);
     }
     // The system turn's cache is reused by the fast model too (the last question was Chinese,
