@@ -32,36 +32,46 @@ impl Candidate {
     }
 }
 
-/// The sentences of `passages` that could be quoted. Paragraph by paragraph: a heading is
-/// not extracted but counts for the sentences under it ("## Asking questions" over "Type a
-/// question in the Ask tab."). PDF text breaks lines (and words, with a hyphen) where the
-/// page did.
+/// The sentences of `passages` that could be quoted (see [`sentences_under_headings`]);
+/// headings and stubs shorter than [`MIN_EXTRACT_CHARS`] are not.
 pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<Candidate> {
     passages
         .iter()
         .enumerate()
         .flat_map(|(index, passage)| {
-            let mut heading = String::new();
-            let mut sentences = Vec::new();
-            for paragraph in passage.split("\n\n") {
-                let paragraph = paragraph.trim();
-                if let Some(title) = paragraph.strip_prefix('#') {
-                    heading = title.trim_start_matches('#').trim().to_owned();
-                    continue;
-                }
-                for sentence in split_sentences(&unwrap_lines(paragraph)) {
-                    if sentence.chars().count() >= MIN_EXTRACT_CHARS {
-                        sentences.push(Candidate {
-                            passage: index + 1,
-                            heading: heading.clone(),
-                            sentence: sentence.trim().to_owned(),
-                        });
-                    }
-                }
-            }
-            sentences
+            sentences_under_headings(passage)
+                .into_iter()
+                .filter(|(_, sentence)| sentence.chars().count() >= MIN_EXTRACT_CHARS)
+                .map(move |(heading, sentence)| Candidate {
+                    passage: index + 1,
+                    heading,
+                    sentence,
+                })
         })
         .collect()
+}
+
+/// Every sentence of `passage` with the heading in force where it stands ("" before the
+/// first). Paragraph by paragraph: a heading is not a sentence but counts for the sentences
+/// under it ("## Asking questions" over "Type a question in the Ask tab."). PDF text breaks
+/// lines (and words, with a hyphen) where the page did.
+fn sentences_under_headings(passage: &str) -> Vec<(String, String)> {
+    let mut heading = String::new();
+    let mut sentences = Vec::new();
+    for paragraph in passage.split("\n\n") {
+        let paragraph = paragraph.trim();
+        if let Some(title) = paragraph.strip_prefix('#') {
+            heading = title.trim_start_matches('#').trim().to_owned();
+            continue;
+        }
+        for sentence in split_sentences(&unwrap_lines(paragraph)) {
+            let sentence = sentence.trim();
+            if !sentence.is_empty() {
+                sentences.push((heading.clone(), sentence.to_owned()));
+            }
+        }
+    }
+    sentences
 }
 
 /// The candidate sentences of `passages`, each under its heading, with its weighted
@@ -192,21 +202,7 @@ pub(super) fn focused_passage(
     if window == 0 {
         return Ok(passage.to_owned());
     }
-    let mut sentences: Vec<(String, String)> = Vec::new();
-    let mut heading = String::new();
-    for paragraph in passage.split("\n\n") {
-        let paragraph = paragraph.trim();
-        if let Some(title) = paragraph.strip_prefix('#') {
-            heading = title.trim_start_matches('#').trim().to_owned();
-            continue;
-        }
-        for sentence in split_sentences(&unwrap_lines(paragraph)) {
-            let sentence = sentence.trim();
-            if !sentence.is_empty() {
-                sentences.push((heading.clone(), sentence.to_owned()));
-            }
-        }
-    }
+    let sentences = sentences_under_headings(passage);
     if sentences.len() <= 2 * window + 1 {
         return Ok(passage.to_owned());
     }
