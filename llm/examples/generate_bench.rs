@@ -73,6 +73,7 @@ fn main() -> anyhow::Result<()> {
         messages,
         max_tokens: 1,
         stop: Vec::new(),
+        ..Default::default()
     };
     let mut reused_first_token = Vec::new();
     let mut cached_tokens = 0;

@@ -20,6 +20,7 @@ fn main() -> anyhow::Result<()> {
             messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
             max_tokens: 60,
             stop: vec![],
+            ..Default::default()
         };
         let mut answer = String::new();
         let stats = generator.generate(&request, &mut |event| {

@@ -294,6 +294,34 @@ pub fn split_sentences(answer: &str) -> Vec<String> {
     sentences
 }
 
+/// The sentences of `answer`, each introduction that ends in a colon ("run the following
+/// command:", "**安装 GnuPG**：") joined to the next piece with words in it: the command or
+/// item it introduces is what it says. Checked apart, the introduction has lost its object
+/// and the bare command only restates the question. Code fences ("```plaintext") are
+/// dropped: their language tag is no word of the answer.
+fn introduced_sentences(answer: &str) -> Vec<String> {
+    let ends_in_colon = |sentence: &str| without_markers(sentence).trim_end().ends_with([':', '：']);
+    let mut sentences: Vec<String> = Vec::new();
+    for sentence in split_sentences(answer) {
+        if sentence.starts_with("```") {
+            continue;
+        }
+        match sentences.last_mut() {
+            Some(introduction) if ends_in_colon(introduction) => {
+                if lexical_units(&without_markers(&sentence)).is_empty() {
+                    continue;
+                }
+                if !introduction.ends_with('：') {
+                    introduction.push(' ');
+                }
+                introduction.push_str(&sentence);
+            }
+            _ => sentences.push(sentence),
+        }
+    }
+    sentences
+}
+
 fn without_markers(sentence: &str) -> String {
     let mut text = sentence.to_owned();
     for (range, _) in markers(sentence).into_iter().rev() {
@@ -313,7 +341,7 @@ const RECITE_MARGIN: f32 = 0.1;
 /// as support.
 pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<SentenceSupport> {
     let mut result = Vec::new();
-    for sentence in split_sentences(answer) {
+    for sentence in introduced_sentences(answer) {
         let content = without_markers(&sentence);
         if lexical_units(&content).is_empty() {
             continue;
@@ -430,6 +458,31 @@ mod tests {
         assert_eq!(
             split_sentences("It opens at 11:30 [2]. It closes at 14:00. [2] 食堂关门。[1]"),
             vec!["It opens at 11:30 [2].", "It closes at 14:00. [2]", "食堂关门。[1]"]
+        );
+    }
+
+    /// Before: "you need to execute the following commands:" was left out as having lost
+    /// its object, and the command after it as restating the question, so a right how-to
+    /// answer fell back to an extract.
+    #[test]
+    fn regression_an_introduction_ending_in_a_colon_was_checked_without_what_it_introduces() {
+        let passages = ["To compile with XeLaTeX, execute the following commands:\nxelatex thesis\nxelatex thesis"];
+        let answer = "To compile it, you need to execute the following commands:\n```plaintext\nxelatex thesis [1]\n```\n**安装**：\nsudo apt install gnupg";
+        let checked = verify_sentences(answer, &passages, 0.5);
+        let texts: Vec<&str> = checked.iter().map(|sentence| sentence.text.as_str()).collect();
+        assert_eq!(
+            texts,
+            vec![
+                "To compile it, you need to execute the following commands: xelatex thesis",
+                "**安装**：sudo apt install gnupg"
+            ]
+        );
+        assert_eq!(checked[0].cited, vec![1]);
+        assert!(checked[0].supported);
+        // Nothing after it: the introduction stays alone, for the check to find it incomplete.
+        assert_eq!(
+            introduced_sentences("It opens at 11:30 [1]. Run this:"),
+            vec!["It opens at 11:30 [1].", "Run this:"]
         );
     }
 

@@ -43,12 +43,20 @@ impl Role {
 }
 
 /// What to generate.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GenerationRequest {
     pub messages: Vec<ChatMessage>,
     pub max_tokens: usize,
     /// Generation stops before any of these strings.
     pub stop: Vec<String>,
+    /// Texts whose tokens decoding favours (the passages an answer should quote), and by
+    /// how much: [`Self::copy_bias`] is added to their logits, so that of two near-equal
+    /// choices the passage's own word wins. Generators without access to logits (a remote
+    /// server) ignore it.
+    pub copy_from: Vec<String>,
+    /// Added to the logits of the tokens of [`Self::copy_from`] (and the end of the turn);
+    /// 0 leaves greedy decoding as it is.
+    pub copy_bias: f32,
 }
 
 /// Measured figures of one generation.
@@ -335,6 +343,26 @@ impl LocalGenerator {
         })
     }
 
+    /// The logit bias of `request`'s [`GenerationRequest::copy_from`] over a vocabulary of
+    /// `vocabulary` logits: its tokens' ids and the end-of-turn ids (an answer must still be
+    /// free to end) get [`GenerationRequest::copy_bias`]. `None` when there is none.
+    fn copy_bias(&self, request: &GenerationRequest, vocabulary: usize) -> Result<Option<Tensor>> {
+        if request.copy_bias == 0.0 || request.copy_from.is_empty() {
+            return Ok(None);
+        }
+        let mut bias = vec![0f32; vocabulary];
+        let mut favour = |id: u32| {
+            if let Some(slot) = bias.get_mut(id as usize) {
+                *slot = request.copy_bias;
+            }
+        };
+        for text in &request.copy_from {
+            self.encode(text)?.into_iter().for_each(&mut favour);
+        }
+        self.stop_ids.iter().copied().for_each(favour);
+        Ok(Some(Tensor::from_vec(bias, vocabulary, &Device::Cpu)?))
+    }
+
     /// The id of `text` when the vocabulary has it as one token.
     fn single_token(&self, text: &str) -> Option<u32> {
         match self.encode(text).ok()?.as_slice() {
@@ -437,6 +465,7 @@ impl Generator for LocalGenerator {
         let input = Tensor::new(&prompt_ids[first_new..], &device)?.unsqueeze(0)?;
         let mut logits = model.forward(&input, first_new)?.squeeze(0)?;
         stats.prefill_seconds = started.elapsed().as_secs_f64();
+        let copy_bias = self.copy_bias(request, logits.dim(0)?)?;
 
         let decode_started = Instant::now();
         let mut generated: Vec<u32> = Vec::new();
@@ -444,8 +473,11 @@ impl Generator for LocalGenerator {
         let mut position = prompt_ids.len();
         while generated.len() < request.max_tokens {
             let window_start = generated.len().saturating_sub(REPEAT_WINDOW);
-            let penalised =
+            let mut penalised =
                 candle_transformers::utils::apply_repeat_penalty(&logits, REPEAT_PENALTY, &generated[window_start..])?;
+            if let Some(bias) = &copy_bias {
+                penalised = (penalised + bias)?;
+            }
             let next = sampler.sample(&penalised)?;
             if self.stop_ids.contains(&next) {
                 break;

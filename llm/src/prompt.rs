@@ -113,6 +113,24 @@ pub fn grounded_messages(system_prompt: &str, question: &str, passages: &[&str])
     ]
 }
 
+/// What a grounded answer copies from, for [`crate::generator::GenerationRequest::copy_from`]:
+/// the passages, their citation markers and, for a yes/no question, the lead the instruction
+/// asks for. Not the question: a word of it that no passage has ("current", "need") is what
+/// makes a restatement unsupported.
+pub fn copy_sources(question: &str, passages: &[&str]) -> Vec<String> {
+    let mut sources: Vec<String> = passages.iter().map(|passage| sanitize(passage.trim())).collect();
+    sources.extend((1..=passages.len()).map(|number| format!(" [{number}]. [{number}]。")));
+    if crate::check::is_yes_no_question(question) {
+        let lead = if is_chinese(question) {
+            "是的，不，"
+        } else {
+            "Yes, No,"
+        };
+        sources.push(lead.to_owned());
+    }
+    sources
+}
+
 /// The fixed refusal in the user's language.
 pub fn not_found_message(question: &str) -> &'static str {
     if is_chinese(question) {
@@ -138,6 +156,29 @@ mod tests {
         assert!(messages[0].content.ends_with(&answer_instruction("How do I reset?")));
         assert!(!answer_instruction("How do I reset?").contains("Yes"));
         assert!(answer_instruction("Can I reset it?").contains("Yes"));
+    }
+
+    #[test]
+    fn an_answer_copies_from_the_passages_and_their_markers_not_the_question() {
+        let sources = copy_sources(
+            "Is the current password BlueHarbor42?",
+            &["The password is BlueHarbor42."],
+        );
+        assert!(sources.iter().any(|source| source.contains("BlueHarbor42")));
+        assert!(sources.iter().any(|source| source.contains("[1]")));
+        assert!(
+            sources.iter().any(|source| source.contains("Yes")),
+            "a yes/no question's lead"
+        );
+        assert!(
+            !sources.iter().any(|source| source.contains("current")),
+            "not the question"
+        );
+        let sources = copy_sources("如何提问？", &["在“问答”页输入问题。"]);
+        assert!(
+            !sources.iter().any(|source| source.contains("是的")),
+            "no lead without a yes/no"
+        );
     }
 
     #[test]

@@ -220,6 +220,7 @@ mod tests {
             }],
             max_tokens: 32,
             stop: vec!["NOT_FOUND".into()],
+            ..Default::default()
         };
         let mut pieces = Vec::new();
         let stats = generator

@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use llm::citations::SentenceSupport;
-use llm::prompt::{NOT_FOUND_MARKER, grounded_messages, not_found_message};
+use llm::prompt::{NOT_FOUND_MARKER, copy_sources, grounded_messages, not_found_message};
 use llm::{GenerationEvent, GenerationRequest, GenerationStats};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -362,6 +362,8 @@ impl Engine {
                 messages,
                 max_tokens: settings.answer_max_tokens,
                 stop: vec![NOT_FOUND_MARKER.to_owned()],
+                copy_from: copy_sources(&owned_question, &passages),
+                copy_bias: settings.answer_copy_bias,
             };
             let mut raw = String::new();
             let mut first_token: Option<f64> = None;

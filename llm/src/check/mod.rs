@@ -61,9 +61,12 @@ const ENGLISH_STOPWORDS: [&str; 64] = [
 /// Words that name no one in particular: "the users may read it" does not answer "who".
 const GENERIC_REFERENTS: [&str; 8] = ["user", "users", "people", "person", "someone", "anyone", "用户", "用戶"];
 
-const CHINESE_PARTICLES: [char; 22] = [
+/// Grammatical characters that carry no fact of their own: 将 marks the object as 把 does
+/// (or the future), 之 links as 的 does. A restatement may use one where its passage has
+/// another ("能从命令行将密码存到钥匙环" of "能够从命令行存储密码到钥匙环").
+const CHINESE_PARTICLES: [char; 25] = [
     '的', '了', '是', '在', '和', '与', '與', '吗', '嗎', '呢', '吧', '也', '都', '就', '而', '及', '或', '把', '被',
-    '对', '對', '么',
+    '对', '對', '么', '将', '將', '之',
 ];
 
 /// Lexical units that carry meaning: words and hanzi without function words and negations.

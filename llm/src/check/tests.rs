@@ -413,6 +413,28 @@ fn regression_yes_that_restates_the_question_against_default_off() {
     );
 }
 
+/// Before: "secret-tool 能从命令行将密码存到钥匙环。" was left out of a yes/no answer for
+/// saying "将", a grammatical particle its passage happened not to use.
+#[test]
+fn regression_a_chinese_particle_was_a_word_the_passage_lacks() {
+    assert_eq!(
+        words_not_in(
+            "secret-tool 能从命令行将密码存到钥匙环。",
+            "secret-tool(1) 能够从命令行存储密码到钥匙环。"
+        ),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        words_not_in("Debian 8 之后用 systemd。", "Debian 8 以后用 systemd。"),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        words_not_in("systemd 不需要 rsyslogd。", "systemd 需要 journald。"),
+        vec!["rsyslogd".to_owned()],
+        "a name is still a word"
+    );
+}
+
 #[test]
 fn clauses_keep_dotted_words_whole() {
     assert_eq!(

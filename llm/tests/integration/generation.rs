@@ -20,6 +20,7 @@ fn qwen_answers_from_passage_with_citation() {
         ),
         max_tokens: 48,
         stop: vec![],
+        ..Default::default()
     };
     let mut streamed = Vec::new();
     let stats = generator
@@ -38,6 +39,37 @@ fn qwen_answers_from_passage_with_citation() {
         "prefill {:.1} tok/s, decode {:.1} tok/s: {answer}",
         stats.prefill_tokens_per_second(),
         stats.decode_tokens_per_second()
+    );
+}
+
+/// A copy bias steers decoding to the tokens of its texts: overwhelming, it keeps the
+/// answer to them even against the passage that holds the answer.
+#[test]
+fn copy_bias_steers_decoding_to_the_copied_tokens() {
+    let generator = LocalGenerator::load(&super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf")).unwrap();
+    let passages: Vec<&str> =
+        vec!["The office Wi-Fi password is changed every Monday. The current password is BlueHarbor42."];
+    let copied = "The canteen opens at 11:30 [1].";
+    let request = |copy_bias: f32| GenerationRequest {
+        messages: grounded_messages(
+            DEFAULT_SYSTEM_PROMPT,
+            "What is the current office Wi-Fi password?",
+            &passages,
+        ),
+        max_tokens: 16,
+        copy_from: vec![copied.to_owned()],
+        copy_bias,
+        ..Default::default()
+    };
+    let (plain, _) = answer(&generator, &request(0.0));
+    assert!(plain.contains("BlueHarbor42"), "{plain:?}");
+    let (steered, _) = answer(&generator, &request(100.0));
+    assert!(!steered.trim().is_empty());
+    assert!(
+        steered
+            .chars()
+            .all(|character| character.is_whitespace() || copied.contains(character)),
+        "{steered:?}"
     );
 }
 
@@ -75,6 +107,7 @@ fn reused_system_prefix_gives_the_same_answer() {
         messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
         max_tokens: 24,
         stop: vec![],
+        ..Default::default()
     };
     generator.set_reuse_system_prefix(false);
     let (cold, cold_stats) = answer(&generator, &request("When does the canteen close?"));
@@ -131,6 +164,7 @@ fn fast_qwen2_answers_like_candles() {
             messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
             max_tokens: 20,
             stop: vec![],
+            ..Default::default()
         };
         let (fast_answer, fast_stats) = answer(&fast, &request);
         let (candle_answer, _) = answer(&candle, &request);
@@ -156,6 +190,7 @@ fn fast_qwen2_answers_like_candles() {
         messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, "食堂什么时候关门？", &passages),
         max_tokens: 4,
         stop: vec![],
+        ..Default::default()
     };
     let (_, stats) = answer(&fast, &request);
     assert!(stats.cached_prompt_tokens > 20, "{stats:?}");
