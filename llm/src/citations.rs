@@ -294,23 +294,20 @@ pub fn split_sentences(answer: &str) -> Vec<String> {
     sentences
 }
 
-/// The sentences of `answer`, each introduction that ends in a colon ("run the following
-/// command:", "**安装 GnuPG**：") joined to the next piece with words in it: the command or
-/// item it introduces is what it says. Checked apart, the introduction has lost its object
-/// and the bare command only restates the question. Code fences ("```plaintext") are
+/// The sentences of `answer` that hold words, each introduction that ends in a colon ("run
+/// the following command:", "**安装 GnuPG**：") joined to the sentence after it: the command
+/// or item it introduces is what it says. Checked apart, the introduction has lost its
+/// object and the bare command only restates the question. Code fences ("```plaintext") are
 /// dropped: their language tag is no word of the answer.
 fn introduced_sentences(answer: &str) -> Vec<String> {
     let ends_in_colon = |sentence: &str| without_markers(sentence).trim_end().ends_with([':', '：']);
     let mut sentences: Vec<String> = Vec::new();
     for sentence in split_sentences(answer) {
-        if sentence.starts_with("```") {
+        if sentence.starts_with("```") || lexical_units(&without_markers(&sentence)).is_empty() {
             continue;
         }
         match sentences.last_mut() {
             Some(introduction) if ends_in_colon(introduction) => {
-                if lexical_units(&without_markers(&sentence)).is_empty() {
-                    continue;
-                }
                 if !introduction.ends_with('：') {
                     introduction.push(' ');
                 }
@@ -343,9 +340,6 @@ pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<Se
     let mut result = Vec::new();
     for sentence in introduced_sentences(answer) {
         let content = without_markers(&sentence);
-        if lexical_units(&content).is_empty() {
-            continue;
-        }
         let mut cited = cited_numbers(&sentence, passages.len());
         let best_cited = cited
             .iter()
