@@ -17,8 +17,11 @@ use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
 use super::Engine;
 use super::answer::{Answer, Citation};
-use super::extract::{best_sentences, covers_like_a_quote, extract_label};
+use super::extract::{best_sentences, covers_like_a_quote, extract_label, quotes_a_weaker_command};
 use crate::Result;
+
+/// Why an answer falls back when it holds up sentence by sentence but answers something else.
+const NOT_WHAT_IS_ASKED: &str = "the generated answer does not speak of what the question asks";
 
 /// Share of a sentence's words (or Chinese characters) that must occur in a passage for the
 /// passage to count as supporting it.
@@ -74,12 +77,15 @@ impl Engine {
             return self.extract(question, retrieval_query, answer, reason, lead).await;
         }
         let said: Vec<&str> = accepted.iter().map(|sentence| sentence.text.as_str()).collect();
-        if !yes_no
-            && (!check::speaks_of_question(&said.join(" "), question)
-                || !self.covers_question(retrieval_query, &accepted, answer).await?)
-        {
-            let reason = "the generated answer does not speak of what the question asks";
-            return self.extract(question, retrieval_query, answer, reason, lead).await;
+        if !yes_no {
+            let reason = if check::speaks_of_question(&said.join(" "), question) {
+                self.coverage_problem(retrieval_query, &accepted, answer).await?
+            } else {
+                Some(NOT_WHAT_IS_ASKED)
+            };
+            if let Some(reason) = reason {
+                return self.extract(question, retrieval_query, answer, reason, lead).await;
+            }
         }
         let mut accepted = accepted;
         let mut checked_lead = None;
@@ -142,12 +148,18 @@ impl Engine {
                 .any(|term| said.contains(term))
     }
 
-    /// Whether the `accepted` sentences, each with the heading it stands under, cover the
-    /// question's weighted terms as a quote must ([`covers_like_a_quote`]): an answer is held
-    /// to the bar of the best extract. Copied table rows holding the question's common words
-    /// ("file", "size") but none of its rare ones ("maximum", "upload") do not answer "What
-    /// is the maximum file size I can upload?".
-    async fn covers_question(&self, query: &str, accepted: &[SentenceSupport], answer: &Answer) -> Result<bool> {
+    /// Why the `accepted` sentences do not answer the question as a quote would, if they do
+    /// not. Each sentence, with the heading it stands under, must cover the question's
+    /// weighted terms as a quote must ([`covers_like_a_quote`]): copied table rows holding
+    /// the question's common words ("file", "size") but none of its rare ones ("maximum",
+    /// "upload") do not answer "What is the maximum file size I can upload?". And a command
+    /// must come from the passage's line that answers best ([`quotes_a_weaker_command`]).
+    async fn coverage_problem(
+        &self,
+        query: &str,
+        accepted: &[SentenceSupport],
+        answer: &Answer,
+    ) -> Result<Option<&'static str>> {
         let sentences: Vec<(usize, String)> = accepted
             .iter()
             .flat_map(|sentence| sentence.cited.iter().map(|&number| (number, sentence.text.clone())))
@@ -156,17 +168,23 @@ impl Engine {
         let headings: Vec<String> = answer.sources.iter().map(|hit| hit.heading.clone()).collect();
         let keyword = self.keyword.clone();
         let query = query.to_owned();
-        let covers = tokio::task::spawn_blocking(move || {
+        let problem = tokio::task::spawn_blocking(move || {
             let sentences: Vec<(usize, &str)> = sentences
                 .iter()
                 .map(|(number, text)| (*number, text.as_str()))
                 .collect();
             let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
             let headings: Vec<&str> = headings.iter().map(String::as_str).collect();
-            covers_like_a_quote(keyword.as_ref(), &query, &sentences, &passages, &headings)
+            if !covers_like_a_quote(keyword.as_ref(), &query, &sentences, &passages, &headings)? {
+                return Ok(Some(NOT_WHAT_IS_ASKED));
+            }
+            Ok::<_, retrieval::Error>(
+                quotes_a_weaker_command(keyword.as_ref(), &query, &sentences, &passages)?
+                    .then_some("the generated answer quotes a command from a line that answers less of the question"),
+            )
         })
         .await??;
-        Ok(covers)
+        Ok(problem)
     }
 
     /// Sets the answer's text, sentences and citations from checked `sentences`.

@@ -187,6 +187,51 @@ pub(super) fn covers_like_a_quote(
         .is_none_or(|&covered| covered >= MIN_EXTRACT_COVERAGE && covered >= NEAR_BEST * best))
 }
 
+/// Whether a generated sentence quotes a command (by its options: `journalctl -b --user`)
+/// from a line of its cited passage that covers `query` less than another line holding a
+/// command does, in any of the passages. Tables of commands list near neighbours a row apart
+/// ("View log for services of the current user from the last boot: journalctl -b --user"
+/// above "View job log of $unit from the last boot: journalctl -b -u $unit"), and a chunk
+/// may end between the two; asked for the log of one unit, a small model copied the first,
+/// whose every option its passage holds. An answer that also gives the best line's command
+/// ("latexmk -xelatex thesis", then the "-lualatex" alternative beside it) holds; a sentence
+/// whose options no single line holds is left to the other checks.
+pub(super) fn quotes_a_weaker_command(
+    keyword: &dyn retrieval::KeywordStore,
+    query: &str,
+    sentences: &[(usize, &str)],
+    passages: &[&str],
+) -> retrieval::Result<bool> {
+    let quoted: Vec<(usize, Vec<String>)> = sentences
+        .iter()
+        .map(|&(number, sentence)| (number, check::options(sentence)))
+        .filter(|(_, options)| !options.is_empty())
+        .collect();
+    if quoted.is_empty() {
+        return Ok(false);
+    }
+    let (candidates, _, scores) = scored_candidates(keyword, query, passages)?;
+    let best_command = (0..candidates.len())
+        .filter(|index| !check::options(&candidates[*index].sentence).is_empty())
+        .map(|index| scores[index])
+        .fold(0.0, f32::max);
+    let mut weaker = false;
+    for (number, options) in quoted {
+        let holding = (0..candidates.len())
+            .filter(|index| {
+                candidates[*index].passage == number && check::holds_options(&candidates[*index].sentence, &options)
+            })
+            .map(|index| scores[index])
+            .reduce(f32::max);
+        match holding {
+            Some(holding) if holding >= best_command => return Ok(false),
+            Some(_) => weaker = true,
+            None => {}
+        }
+    }
+    Ok(weaker)
+}
+
 /// The part of `passage` the generator is shown for `query`: the sentences within `window`
 /// of its best-covering ones (at most two, each at least [`NEAR_BEST`] of the best), under
 /// the heading of the first, lines unwrapped; the whole passage when `window` is 0 or it is
@@ -330,6 +375,46 @@ mod tests {
             &["本设备检索公司内部文档，并根据文档回答问题，每个回答都注明出处页码。"]
         ));
         assert!(covers("如何提问？", 欢迎, &["在“问答”页输入问题。"]));
+    }
+
+    /// Before: asked with only Debian's chapter 3 indexed, "How do I view the log of one unit
+    /// since the last boot?" was answered "you can use the `journalctl -b --user` command",
+    /// the row above the right one, and every option of it is in the passage.
+    #[test]
+    fn regression_a_command_was_copied_from_the_row_above_the_answer() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        // As `appliance parse` gives the HTML table: a row to a paragraph.
+        let table = "Operation Command snippets\n\n\
+                     View log for system services and kernel from the last boot \"journalctl -b --system\"\n\n\
+                     View log for services of the current user from the last boot \"journalctl -b --user\"\n\n\
+                     View job log of \"$unit\" from the last boot \"journalctl -b -u $unit\"\n\n\
+                     View job log of \"$unit\" (\"tail -f\" style) from the last boot \"journalctl -b -u $unit -f\"";
+        let query = "How do I view the log of one unit since the last boot?";
+        let weaker = |sentence: &str| quotes_a_weaker_command(&keyword, query, &[(1, sentence)], &[table]).unwrap();
+        assert!(weaker(
+            "To view the log of one unit since the last boot, you can use the `journalctl -b --user` command [1]."
+        ));
+        assert!(!weaker("Use `journalctl -b -u $unit` [1]."));
+        assert!(
+            !weaker("Run journalctl with the unit's name [1]."),
+            "no option, not judged"
+        );
+        assert!(
+            !weaker("Use `journalctl -b -x` [1]."),
+            "no line holds it: the name check's case"
+        );
+        // The chunk ended after the wrong row, and the right one opened the next passage.
+        let (first, second) = table.split_at(table.find("View job log").unwrap());
+        let split =
+            |sentence: &str| quotes_a_weaker_command(&keyword, query, &[(1, sentence)], &[first, second]).unwrap();
+        assert!(split("You can use the `journalctl -b --user` command [1]."));
+        assert!(!split("Use `journalctl -b -u $unit` [2]."));
+        // The best line's command with a weaker alternative beside it still answers.
+        let both = [
+            (2, "Use `journalctl -b -u $unit` [2]."),
+            (1, "For your own services, `journalctl -b --user` [1]."),
+        ];
+        assert!(!quotes_a_weaker_command(&keyword, query, &both, &[first, second]).unwrap());
     }
 
     #[test]

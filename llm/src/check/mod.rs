@@ -182,6 +182,23 @@ pub fn names(sentence: &str) -> Vec<String> {
     found
 }
 
+/// The command-line options `sentence` names (`-b`, `--user`), each once, in order: what
+/// tells one row of a table of commands from its neighbours.
+pub fn options(sentence: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for name in names(sentence) {
+        if is_option(&name) && !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    found
+}
+
+/// Whether `text` has every one of `options` as a whole option ([`options`]).
+pub fn holds_options(text: &str, options: &[String]) -> bool {
+    options.iter().all(|option| has_option(text, option))
+}
+
 /// A command-line option: `-v`, `--verify`.
 fn is_option(word: &str) -> bool {
     word.starts_with('-')

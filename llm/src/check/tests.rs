@@ -194,6 +194,18 @@ fn names_must_occur_in_the_passage() {
 }
 
 #[test]
+fn options_tell_one_command_row_from_its_neighbour() {
+    let sentence = "To view it, use the `journalctl -b --user` command [2].";
+    assert_eq!(options(sentence), vec!["-b", "--user"]);
+    let user_row = "View log for services of the current user from the last boot \"journalctl -b --user\"";
+    let unit_row = "View job log of \"$unit\" from the last boot \"journalctl -b -u $unit\"";
+    assert!(holds_options(user_row, &options(sentence)));
+    assert!(!holds_options(unit_row, &options(sentence)), "-u is not --user");
+    assert!(options("Run journalctl -b -b.").len() == 1);
+    assert!(options("A well-known tool.").is_empty());
+}
+
+#[test]
 fn yes_no_questions_are_recognised() {
     for question in [
         "Does the appliance connect to the internet?",
