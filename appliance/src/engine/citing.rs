@@ -17,7 +17,7 @@ use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
 use super::Engine;
 use super::answer::{Answer, Citation};
-use super::extract::{best_sentences, covers_like_a_quote, extract_label, quotes_a_weaker_command};
+use super::extract::{ScoredPassages, best_sentences, covers_like_a_quote, extract_label, quotes_a_weaker_command};
 use crate::Result;
 
 /// Why an answer falls back when it holds up sentence by sentence but answers something else.
@@ -175,11 +175,12 @@ impl Engine {
                 .collect();
             let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
             let headings: Vec<&str> = headings.iter().map(String::as_str).collect();
-            if !covers_like_a_quote(keyword.as_ref(), &query, &sentences, &passages, &headings)? {
+            let scored = ScoredPassages::new(keyword.as_ref(), &query, &passages)?;
+            if !covers_like_a_quote(keyword.as_ref(), &query, &scored, &sentences, &headings)? {
                 return Ok(Some(NOT_WHAT_IS_ASKED));
             }
             Ok::<_, retrieval::Error>(
-                quotes_a_weaker_command(keyword.as_ref(), &query, &sentences, &passages)?
+                quotes_a_weaker_command(&scored, &sentences)
                     .then_some("the generated answer quotes a command from a line that answers less of the question"),
             )
         })

@@ -87,6 +87,20 @@ fn scored_candidates(
     Ok((candidates, scored, scores))
 }
 
+/// The candidate sentences of the passages an answer cites from, scored against its
+/// question once for every check on the generated answer.
+pub(super) struct ScoredPassages {
+    candidates: Vec<Candidate>,
+    scores: Vec<f32>,
+}
+
+impl ScoredPassages {
+    pub fn new(keyword: &dyn retrieval::KeywordStore, query: &str, passages: &[&str]) -> retrieval::Result<Self> {
+        let (candidates, _, scores) = scored_candidates(keyword, query, passages)?;
+        Ok(Self { candidates, scores })
+    }
+}
+
 /// Share of the best sentence's coverage of a question that another sentence must reach to
 /// be quoted beside it, and that a generated answer must reach to stand instead of the
 /// quote. A choice, not fitted to a set.
@@ -155,12 +169,12 @@ pub(super) fn best_sentences(
 pub(super) fn covers_like_a_quote(
     keyword: &dyn retrieval::KeywordStore,
     query: &str,
+    scored: &ScoredPassages,
     sentences: &[(usize, &str)],
-    passages: &[&str],
     headings: &[&str],
 ) -> retrieval::Result<bool> {
-    let (candidates, _, scores) = scored_candidates(keyword, query, passages)?;
-    let best = scores.into_iter().fold(0.0, f32::max);
+    let candidates = &scored.candidates;
+    let best = scored.scores.iter().copied().fold(0.0, f32::max);
     let said: Vec<String> = sentences
         .iter()
         .map(|&(number, sentence)| {
@@ -196,40 +210,33 @@ pub(super) fn covers_like_a_quote(
 /// whose every option its passage holds. An answer that also gives the best line's command
 /// ("latexmk -xelatex thesis", then the "-lualatex" alternative beside it) holds; a sentence
 /// whose options no single line holds is left to the other checks.
-pub(super) fn quotes_a_weaker_command(
-    keyword: &dyn retrieval::KeywordStore,
-    query: &str,
-    sentences: &[(usize, &str)],
-    passages: &[&str],
-) -> retrieval::Result<bool> {
+pub(super) fn quotes_a_weaker_command(scored: &ScoredPassages, sentences: &[(usize, &str)]) -> bool {
     let quoted: Vec<(usize, Vec<String>)> = sentences
         .iter()
         .map(|&(number, sentence)| (number, check::options(sentence)))
         .filter(|(_, options)| !options.is_empty())
         .collect();
     if quoted.is_empty() {
-        return Ok(false);
+        return false;
     }
-    let (candidates, _, scores) = scored_candidates(keyword, query, passages)?;
-    let best_command = (0..candidates.len())
-        .filter(|index| !check::options(&candidates[*index].sentence).is_empty())
-        .map(|index| scores[index])
+    let lines = || scored.candidates.iter().zip(&scored.scores);
+    let best_command = lines()
+        .filter(|(line, _)| !check::options(&line.sentence).is_empty())
+        .map(|(_, score)| *score)
         .fold(0.0, f32::max);
     let mut weaker = false;
     for (number, options) in quoted {
-        let holding = (0..candidates.len())
-            .filter(|index| {
-                candidates[*index].passage == number && check::holds_options(&candidates[*index].sentence, &options)
-            })
-            .map(|index| scores[index])
+        let holding = lines()
+            .filter(|(line, _)| line.passage == number && check::holds_options(&line.sentence, &options))
+            .map(|(_, score)| *score)
             .reduce(f32::max);
         match holding {
-            Some(holding) if holding >= best_command => return Ok(false),
+            Some(holding) if holding >= best_command => return false,
             Some(_) => weaker = true,
             None => {}
         }
     }
-    Ok(weaker)
+    weaker
 }
 
 /// The part of `passage` the generator is shown for `query`: the sentences within `window`
@@ -351,7 +358,8 @@ mod tests {
         let 欢迎 = include_str!("../../../demo/documents/欢迎.md");
         let covers = |query: &str, passage: &str, sentences: &[&str]| {
             let sentences: Vec<(usize, &str)> = sentences.iter().map(|sentence| (1, *sentence)).collect();
-            covers_like_a_quote(&keyword, query, &sentences, &[passage], &["Welcome"]).unwrap()
+            let scored = ScoredPassages::new(&keyword, query, &[passage]).unwrap();
+            covers_like_a_quote(&keyword, query, &scored, &sentences, &["Welcome"]).unwrap()
         };
         let off_point = [
             "The appliance searches your company's documents and answers questions from them, citing the page \
@@ -390,7 +398,8 @@ mod tests {
                      View job log of \"$unit\" from the last boot \"journalctl -b -u $unit\"\n\n\
                      View job log of \"$unit\" (\"tail -f\" style) from the last boot \"journalctl -b -u $unit -f\"";
         let query = "How do I view the log of one unit since the last boot?";
-        let weaker = |sentence: &str| quotes_a_weaker_command(&keyword, query, &[(1, sentence)], &[table]).unwrap();
+        let whole = ScoredPassages::new(&keyword, query, &[table]).unwrap();
+        let weaker = |sentence: &str| quotes_a_weaker_command(&whole, &[(1, sentence)]);
         assert!(weaker(
             "To view the log of one unit since the last boot, you can use the `journalctl -b --user` command [1]."
         ));
@@ -405,8 +414,8 @@ mod tests {
         );
         // The chunk ended after the wrong row, and the right one opened the next passage.
         let (first, second) = table.split_at(table.find("View job log").unwrap());
-        let split =
-            |sentence: &str| quotes_a_weaker_command(&keyword, query, &[(1, sentence)], &[first, second]).unwrap();
+        let halves = ScoredPassages::new(&keyword, query, &[first, second]).unwrap();
+        let split = |sentence: &str| quotes_a_weaker_command(&halves, &[(1, sentence)]);
         assert!(split("You can use the `journalctl -b --user` command [1]."));
         assert!(!split("Use `journalctl -b -u $unit` [2]."));
         // The best line's command with a weaker alternative beside it still answers.
@@ -414,7 +423,7 @@ mod tests {
             (2, "Use `journalctl -b -u $unit` [2]."),
             (1, "For your own services, `journalctl -b --user` [1]."),
         ];
-        assert!(!quotes_a_weaker_command(&keyword, query, &both, &[first, second]).unwrap());
+        assert!(!quotes_a_weaker_command(&halves, &both));
     }
 
     #[test]
