@@ -4,6 +4,8 @@
 //! to cite, the answer is attributed to the passage it overlaps most, if it overlaps enough;
 //! otherwise it stays uncited, which the caller treats as unsupported.
 
+pub use crate::lines::unwrap_lines;
+
 /// The 1-based passage numbers cited in `answer`, first appearance first, valid ones only.
 pub fn cited_numbers(answer: &str, passage_count: usize) -> Vec<usize> {
     let mut numbers = Vec::new();
@@ -204,59 +206,6 @@ pub struct SentenceSupport {
     pub problem: Option<String>,
 }
 
-/// `text` with the line breaks that only wrap a sentence (PDF lines, a Markdown paragraph
-/// typed over several lines) joined: a single break between two lines of one paragraph,
-/// unless the next line starts a list item, a table row or a heading. A hyphen that split
-/// a word goes; Chinese joins without a space. Blank lines and list items stay, so a
-/// passage's sentences are the ones its author wrote, not its line fragments.
-pub fn unwrap_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    if !text.contains('\n') {
-        return text.into();
-    }
-    let lines: Vec<&str> = text.split('\n').map(|line| line.trim_end_matches('\r')).collect();
-    let mut joined = String::with_capacity(text.len());
-    for (index, line) in lines.iter().enumerate() {
-        let continues = index > 0 && wraps(lines[index - 1], line);
-        joined.push_str(if continues { line.trim_start() } else { line });
-        let Some(next) = lines.get(index + 1) else { break };
-        if !wraps(line, next) {
-            joined.push('\n');
-            continue;
-        }
-        let first = next.trim_start().chars().next().unwrap_or(' ');
-        let mut previous = line.trim_end().chars().rev();
-        let last = previous.next().unwrap_or(' ');
-        if last == '-' && first.is_lowercase() && previous.next().is_some_and(char::is_alphabetic) {
-            while joined.ends_with(char::is_whitespace) {
-                joined.pop();
-            }
-            joined.pop();
-        } else if !(is_cjk(last) || is_cjk(first)) {
-            joined.push(' ');
-        }
-    }
-    joined.into()
-}
-
-/// Whether the break between `line` and `next` only wraps one paragraph's text.
-fn wraps(line: &str, next: &str) -> bool {
-    let (line, next) = (line.trim(), next.trim());
-    let numbered = next.split_once(['.', ')', '、']).is_some_and(|(number, _)| {
-        !number.is_empty() && number.len() <= 3 && number.chars().all(|character| character.is_ascii_digit())
-    });
-    !line.is_empty()
-        && !next.is_empty()
-        && !line.starts_with(['#', '|'])
-        && !next.starts_with(['-', '*', '•', '·', '#', '|', '>'])
-        && !numbered
-}
-
-fn is_cjk(character: char) -> bool {
-    ('\u{4E00}'..='\u{9FFF}').contains(&character)
-        || ('\u{3000}'..='\u{303F}').contains(&character)
-        || ('\u{FF00}'..='\u{FFEF}').contains(&character)
-}
-
 /// Splits an answer into sentences; citation markers right after a sentence's full stop
 /// belong to that sentence.
 pub fn split_sentences(answer: &str) -> Vec<String> {
@@ -338,8 +287,14 @@ const RECITE_MARGIN: f32 = 0.1;
 /// as support.
 pub fn verify_sentences(answer: &str, passages: &[&str], minimum: f32) -> Vec<SentenceSupport> {
     let mut result = Vec::new();
+    // A small model repeats itself ("You can use latexmk as well: ..." twice): said once.
+    let mut said = std::collections::HashSet::new();
     for sentence in introduced_sentences(answer) {
         let content = without_markers(&sentence);
+        let units = lexical_units(&content);
+        if !units.is_empty() && !said.insert(units) {
+            continue;
+        }
         let mut cited = cited_numbers(&sentence, passages.len());
         let best_cited = cited
             .iter()
@@ -401,31 +356,6 @@ mod tests {
     fn parses_single_and_listed_markers() {
         assert_eq!(cited_numbers("A [2]. B [1, 3]. C [2].", 3), vec![2, 1, 3]);
         assert_eq!(cited_numbers("see [7] and [x]", 3), Vec::<usize>::new());
-    }
-
-    #[test]
-    fn wrapped_lines_join_but_paragraphs_lists_and_headings_stay() {
-        assert_eq!(
-            unwrap_lines("Each document is readable by the\ngroups it is assigned to.\n\nNext."),
-            "Each document is readable by the groups it is assigned to.\n\nNext."
-        );
-        assert_eq!(
-            unwrap_lines("## Title\nText that\n  goes on."),
-            "## Title\nText that goes on."
-        );
-        assert_eq!(
-            unwrap_lines("Steps:\n- one\n- two\n1. three"),
-            "Steps:\n- one\n- two\n1. three"
-        );
-        assert_eq!(
-            unwrap_lines("a hyphen-\nated word, re-\nUse"),
-            "a hyphenated word, re- Use"
-        );
-        assert_eq!(
-            unwrap_lines("每份文档只对指定的\n用户组可见。"),
-            "每份文档只对指定的用户组可见。"
-        );
-        assert_eq!(unwrap_lines("No break."), "No break.");
     }
 
     #[test]
@@ -516,6 +446,26 @@ mod tests {
         assert_eq!(
             best_supporting_passage("重置密码", &["天气很好", "重置密码的步骤"], 0.5),
             Some(2)
+        );
+    }
+
+    /// Before: a small model's answer said "You can use latexmk as well: latexmk -xelatex
+    /// thesis" twice, and both were shown.
+    #[test]
+    fn regression_a_repeated_sentence_was_shown_twice() {
+        let passages = ["You can use latexmk as well: latexmk -xelatex thesis"];
+        let answer = "You can use latexmk as well: latexmk -xelatex thesis [1]. Compile it twice [1]. \
+                      You can use latexmk as well: latexmk -xelatex thesis [1].";
+        let texts: Vec<String> = verify_sentences(answer, &passages, 0.5)
+            .into_iter()
+            .map(|sentence| sentence.text)
+            .collect();
+        assert_eq!(
+            texts,
+            [
+                "You can use latexmk as well: latexmk -xelatex thesis .",
+                "Compile it twice ."
+            ]
         );
     }
 }

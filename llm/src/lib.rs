@@ -12,6 +12,7 @@ mod error;
 mod generator;
 mod gguf_reader;
 mod gguf_tokenizer;
+pub mod lines;
 mod padded;
 pub mod prompt;
 pub mod queue;

@@ -17,7 +17,9 @@ use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
 use super::Engine;
 use super::answer::{Answer, Citation};
-use super::extract::{ScoredPassages, best_sentences, covers_like_a_quote, extract_label, quotes_a_weaker_command};
+use super::extract::{
+    ScoredPassages, best_sentences, copies_a_table, covers_like_a_quote, extract_label, quotes_a_weaker_command,
+};
 use crate::Result;
 
 /// Why an answer falls back when it holds up sentence by sentence but answers something else.
@@ -153,7 +155,8 @@ impl Engine {
     /// weighted terms as a quote must ([`covers_like_a_quote`]): copied table rows holding
     /// the question's common words ("file", "size") but none of its rare ones ("maximum",
     /// "upload") do not answer "What is the maximum file size I can upload?". And a command
-    /// must come from the passage's line that answers best ([`quotes_a_weaker_command`]).
+    /// must come from the passage's line that answers best ([`quotes_a_weaker_command`]), and
+    /// an answer may not be a copy of the table it was drawn from ([`copies_a_table`]).
     async fn coverage_problem(
         &self,
         query: &str,
@@ -179,9 +182,14 @@ impl Engine {
             if !covers_like_a_quote(keyword.as_ref(), &query, &scored, &sentences, &headings)? {
                 return Ok(Some(NOT_WHAT_IS_ASKED));
             }
+            if quotes_a_weaker_command(&scored, &sentences) {
+                return Ok(Some(
+                    "the generated answer quotes a command from a line that answers less of the question",
+                ));
+            }
             Ok::<_, retrieval::Error>(
-                quotes_a_weaker_command(&scored, &sentences)
-                    .then_some("the generated answer quotes a command from a line that answers less of the question"),
+                copies_a_table(&scored, &sentences)
+                    .then_some("the generated answer copies rows of a table that answer less of the question"),
             )
         })
         .await??;

@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use llm::check;
-use llm::citations::{lexical_units, split_sentences, unwrap_lines};
+use llm::citations::{lexical_units, split_sentences};
+use llm::lines::{unwrap_lines_within, width};
 use llm::prompt::is_chinese;
 
 /// Sentences shorter than this many characters (headings, list stubs) are never extracted.
@@ -54,8 +55,10 @@ pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<Candidate> {
 /// Every sentence of `passage` with the heading in force where it stands ("" before the
 /// first). Paragraph by paragraph: a heading is not a sentence but counts for the sentences
 /// under it ("## Asking questions" over "Type a question in the Ask tab."). PDF text breaks
-/// lines (and words, with a hyphen) where the page did.
+/// lines (and words, with a hyphen) where the page did, and gives a table one row per line:
+/// each row is a sentence of its own.
 fn sentences_under_headings(passage: &str) -> Vec<(String, String)> {
+    let widest = passage.split('\n').map(width).max().unwrap_or(0);
     let mut heading = String::new();
     let mut sentences = Vec::new();
     for paragraph in passage.split("\n\n") {
@@ -64,7 +67,7 @@ fn sentences_under_headings(passage: &str) -> Vec<(String, String)> {
             heading = title.trim_start_matches('#').trim().to_owned();
             continue;
         }
-        for sentence in split_sentences(&unwrap_lines(paragraph)) {
+        for sentence in split_sentences(&unwrap_lines_within(paragraph, widest)) {
             let sentence = sentence.trim();
             if !sentence.is_empty() {
                 sentences.push((heading.clone(), sentence.to_owned()));
@@ -237,6 +240,47 @@ pub(super) fn quotes_a_weaker_command(scored: &ScoredPassages, sentences: &[(usi
         }
     }
     weaker
+}
+
+/// Rows of a table an answer may copy whole before it is the table rather than an answer.
+const MAX_COPIED_ROWS: usize = 2;
+
+/// Share of the best sentence's coverage of a question below which a copied row answers
+/// less than the best: rows holding the same words of the question tie.
+const TIED_WITH_BEST: f32 = 0.95;
+
+/// Whether generated `sentences` copy a table rather than answer from it: more than
+/// [`MAX_COPIED_ROWS`] whole rows (passage lines with no stop and no list marker), most of
+/// them covering the question less than the best passage sentence does. Asked "How do I
+/// reset a failed unit?", a small model gave ten rows of systemd's command table in one
+/// run-on sentence: the right row was among them, so every sentence check held. Asked for
+/// what a whole table lists, its rows tie, and the copy is the answer; steps of a list
+/// ("1. Open the Upload tab") are not rows.
+pub(super) fn copies_a_table(scored: &ScoredPassages, sentences: &[(usize, &str)]) -> bool {
+    let said: Vec<String> = sentences
+        .iter()
+        .flat_map(|(_, sentence)| lexical_units(sentence))
+        .collect();
+    let best = scored.scores.iter().copied().fold(0.0, f32::max);
+    let mut seen = HashSet::new();
+    let (mut copied, mut weaker) = (0, 0);
+    for (candidate, score) in scored.candidates.iter().zip(&scored.scores) {
+        let row = candidate.sentence.trim();
+        let listed =
+            row.starts_with(['-', '*', '•', '·']) || row.starts_with(|character: char| character.is_ascii_digit());
+        if listed || row.ends_with(['.', '!', '?', ';', ':', '。', '！', '？', '；', '：']) {
+            continue;
+        }
+        let units = lexical_units(row);
+        let copies = units.len() >= 3 && said.windows(units.len()).any(|window| window == units.as_slice());
+        if copies && seen.insert(units) {
+            copied += 1;
+            if *score < TIED_WITH_BEST * best {
+                weaker += 1;
+            }
+        }
+    }
+    copied > MAX_COPIED_ROWS && 2 * weaker > copied
 }
 
 /// The part of `passage` the generator is shown for `query`: the sentences within `window`
@@ -424,6 +468,75 @@ mod tests {
             (1, "For your own services, `journalctl -b --user` [1]."),
         ];
         assert!(!quotes_a_weaker_command(&halves, &both));
+    }
+
+    /// Before: with the Debian chapter 3 PDF indexed, "How do I list the failed units?" was
+    /// answered by an extract of a whole table, its rows quoted as one sentence, because the
+    /// PDF gives a row to a line and no blank line between rows.
+    #[test]
+    fn regression_a_pdf_table_was_extracted_whole() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        let table = "Operation Command snippets\n\
+                     Start \u{201d}$unit\u{201d} \u{201d}systemctl start $unit\u{201d}\n\
+                     Check if \u{201d}$unit\u{201d} service is active \u{201d}systemctl is-active $unit\u{201d}\n\
+                     Reset failed \u{201d}$unit\u{201d} \u{201d}systemctl reset-failed $unit\u{201d}\n\
+                     List unit files installed on the system \u{201d}systemctl list-unit-files\u{201d}\n\
+                     Mask \u{201d}$unit\u{201d} (add symlink to\n\
+                     \u{201d}/dev/null\u{201d}) \u{201d}systemctl mask $unit\u{201d}";
+        let chosen = best_sentences(&keyword, "How do I reset a failed unit?", &[table]).unwrap();
+        let sentences: Vec<&str> = chosen.iter().map(|(_, sentence)| sentence.as_str()).collect();
+        assert_eq!(
+            sentences,
+            ["Reset failed \u{201d}$unit\u{201d} \u{201d}systemctl reset-failed $unit\u{201d}"]
+        );
+        // A row is a line of its own for the command check too.
+        let listing = "List all target unit configuration \u{201d}systemctl list-units --type=target\u{201d}\n\
+                       List all service unit configuration \u{201d}systemctl list-units --type=service\u{201d}\n\
+                       List dependency of all unit services \u{201d}systemctl list-dependencies --all\u{201d}";
+        let query = "How do I list the service units?";
+        let scored = ScoredPassages::new(&keyword, query, &[listing]).unwrap();
+        let weaker = |sentence: &str| quotes_a_weaker_command(&scored, &[(1, sentence)]);
+        assert!(weaker("Run `systemctl list-units --type=target` [1]."));
+        assert!(!weaker("Run `systemctl list-units --type=service` [1]."));
+    }
+
+    /// Before: "How do I reset a failed unit?" was answered with ten rows of the command
+    /// table in one run-on sentence, the right one among them.
+    #[test]
+    fn regression_an_answer_copied_ten_rows_of_a_table() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        let table = "Operation Command snippets\n\
+                     Send kill signal to \u{201d}$unit\u{201d} \u{201d}systemctl kill $unit\u{201d}\n\
+                     Check if \u{201d}$unit\u{201d} service is active \u{201d}systemctl is-active $unit\u{201d}\n\
+                     Check status of \u{201d}$unit|$PID|device\u{201d} \u{201d}systemctl status $unit|$PID|$device\u{201d}\n\
+                     Reset failed \u{201d}$unit\u{201d} \u{201d}systemctl reset-failed $unit\u{201d}\n\
+                     Switch to \u{201d}rescue\u{201d} (single user CLI system) \u{201d}systemctl isolate rescue\u{201d}";
+        let scored = ScoredPassages::new(&keyword, "How do I reset a failed unit?", &[table]).unwrap();
+        let copied = "Check status of \"$unit|$PID|device\" \"systemctl status $unit|$PID|$device\" [1] Reset failed \
+                      \"$unit\" \"systemctl reset-failed $unit\" [1] Switch to \"rescue\" (single user CLI system) \
+                      \"systemctl isolate rescue\" [1] Send kill signal to \"$unit\" \"systemctl kill $unit\" [1]";
+        assert!(copies_a_table(&scored, &[(1, copied)]));
+        let answer = "To reset a failed unit, run `systemctl reset-failed $unit` [1].";
+        assert!(!copies_a_table(&scored, &[(1, answer)]));
+        let quoted = "Reset failed \"$unit\" \"systemctl reset-failed $unit\" [1]";
+        assert!(!copies_a_table(&scored, &[(1, quoted)]), "one row is an answer");
+        // Rows a paragraph each, as the HTML parse gives them: two tie as the best, and the
+        // copy holds three more that answer less.
+        let journal = "View log for system services and kernel from the last boot \"journalctl -b --system\"\n\n\
+                       View log for services of the current user from the last boot \"journalctl -b --user\"\n\n\
+                       View job log of \"$unit\" from the last boot \"journalctl -b -u $unit\"\n\n\
+                       View job log of \"$unit\" (\"tail -f\" style) from the last boot \"journalctl -b -u $unit -f\"\n\n\
+                       Table 3.5: List of typical journalctl command snippets";
+        let query = "How do I view the log of one unit since the last boot?";
+        let scored = ScoredPassages::new(&keyword, query, &[journal]).unwrap();
+        assert!(copies_a_table(&scored, &[(1, journal)]));
+        // The steps of a list are not rows.
+        let steps = "1. Open the Upload tab\n2. Choose the file to upload\n3. Pick the groups that may read it";
+        let scored = ScoredPassages::new(&keyword, "How do I upload a document?", &[steps]).unwrap();
+        assert!(!copies_a_table(&scored, &[(1, steps)]));
+        // Asked for the whole table, the rows are the answer: they answer alike.
+        let scored = ScoredPassages::new(&keyword, "Which systemctl commands are there?", &[table]).unwrap();
+        assert!(!copies_a_table(&scored, &[(1, table)]));
     }
 
     #[test]
