@@ -18,7 +18,8 @@ use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 use super::Engine;
 use super::answer::{Answer, Citation};
 use super::extract::{
-    ScoredPassages, best_sentences, copies_a_table, covers_like_a_quote, extract_label, quotes_a_weaker_command,
+    ScoredPassages, best_sentences, copies_a_table, covers_like_a_quote, extract_label, names_from_weaker_sentences,
+    quotes_a_weaker_command,
 };
 use crate::Result;
 
@@ -155,8 +156,10 @@ impl Engine {
     /// weighted terms as a quote must ([`covers_like_a_quote`]): copied table rows holding
     /// the question's common words ("file", "size") but none of its rare ones ("maximum",
     /// "upload") do not answer "What is the maximum file size I can upload?". And a command
-    /// must come from the passage's line that answers best ([`quotes_a_weaker_command`]), and
-    /// an answer may not be a copy of the table it was drawn from ([`copies_a_table`]).
+    /// must come from the passage's line that answers best ([`quotes_a_weaker_command`]), a
+    /// name it gives from a sentence that answers as well as the best
+    /// ([`names_from_weaker_sentences`]), and an answer may not be a copy of the table it was
+    /// drawn from ([`copies_a_table`]).
     async fn coverage_problem(
         &self,
         query: &str,
@@ -185,6 +188,11 @@ impl Engine {
             if quotes_a_weaker_command(&scored, &sentences) {
                 return Ok(Some(
                     "the generated answer quotes a command from a line that answers less of the question",
+                ));
+            }
+            if names_from_weaker_sentences(&query, &scored, &sentences) {
+                return Ok(Some(
+                    "the generated answer names what a passage sentence that answers less of the question says",
                 ));
             }
             Ok::<_, retrieval::Error>(

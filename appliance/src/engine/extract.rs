@@ -242,6 +242,53 @@ pub(super) fn quotes_a_weaker_command(scored: &ScoredPassages, sentences: &[(usi
     weaker
 }
 
+/// Whether every identifier the generated `sentences` give that `query` does not
+/// (`swap.target`, a version, a path: [`check::identifiers`]) stands only in passage
+/// sentences that cover the question less than [`NEAR_BEST`] of the best one does. Asked
+/// "default.target 通常链接到哪个 target？", a small model answered "swap.target" from the
+/// sentence after the one that says "graphical.target", in the same passage: the name was
+/// in the passage, so the sentence checks held. Judged only where the best sentences name
+/// something the answer does not: a value on the line below its key ("logo-size", then
+/// "0.5\textwidth") is what answers. Identifiers no passage sentence holds are left to the
+/// other checks.
+pub(super) fn names_from_weaker_sentences(query: &str, scored: &ScoredPassages, sentences: &[(usize, &str)]) -> bool {
+    let asked = check::identifiers(query);
+    let given: HashSet<String> = sentences
+        .iter()
+        .flat_map(|(_, sentence)| check::identifiers(sentence))
+        .filter(|name| !asked.contains(name))
+        .collect();
+    let best = scored.scores.iter().copied().fold(0.0, f32::max);
+    let near_best = |score: f32| score >= NEAR_BEST * best;
+    // Only where the best sentences name something else the answer could have given.
+    let offered = scored
+        .candidates
+        .iter()
+        .zip(&scored.scores)
+        .filter(|(_, score)| near_best(**score))
+        .flat_map(|(candidate, _)| check::identifiers(&candidate.sentence))
+        .any(|name| !asked.contains(&name) && !given.contains(&name));
+    if !offered {
+        return false;
+    }
+    let mut weaker = false;
+    for name in &given {
+        let holding = scored
+            .candidates
+            .iter()
+            .zip(&scored.scores)
+            .filter(|(candidate, _)| check::identifiers(&candidate.sentence).contains(name))
+            .map(|(_, score)| *score)
+            .reduce(f32::max);
+        match holding {
+            Some(holding) if near_best(holding) => return false,
+            Some(_) => weaker = true,
+            None => {}
+        }
+    }
+    weaker
+}
+
 /// Rows of a table an answer may copy whole before it is the table rather than an answer.
 const MAX_COPIED_ROWS: usize = 2;
 
@@ -498,6 +545,36 @@ mod tests {
         let weaker = |sentence: &str| quotes_a_weaker_command(&scored, &[(1, sentence)]);
         assert!(weaker("Run `systemctl list-units --type=target` [1]."));
         assert!(!weaker("Run `systemctl list-units --type=service` [1]."));
+    }
+
+    /// Before: "default.target 通常链接到哪个 target？" was answered "swap.target", named in
+    /// the sentence after the one that gives "graphical.target".
+    #[test]
+    fn regression_an_answer_named_a_target_from_the_sentence_after_the_answer() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        let passage = "系统启动时（即，init），systemd 进程会尝试启动\u{201d}/lib/systemd/system/default.target（通常是到\
+                       \u{201d}graphical.target\u{201d}的符号链接）。首先，一些特殊的 target 单元（参见 systemd.special(7)），\
+                       比如\u{201d}local-fs.target\u{201d}、\u{201d}swap.target\u{201d}和\u{201d}cryptsetup.target\u{201d} \
+                       会被引入以挂载文件系统。";
+        let query = "default.target 通常链接到哪个 target？";
+        let scored = ScoredPassages::new(&keyword, query, &[passage]).unwrap();
+        let weaker = |sentence: &str| names_from_weaker_sentences(query, &scored, &[(1, sentence)]);
+        assert!(weaker("default.target 通常链接到 swap.target [1]。"));
+        assert!(!weaker("default.target 通常链接到 graphical.target [1]。"));
+        assert!(!weaker("它通常是一个符号链接 [1]。"), "no name given: not judged");
+        assert!(
+            !weaker("default.target 通常链接到 multi-user.target [1]。"),
+            "no sentence holds it: the name check's case"
+        );
+        // A value below its key: the best lines name nothing else.
+        let option = "logo-size = {width}\n\nThe width of the logo in the thesis cover.\n\nDefault: 0.5\\textwidth";
+        let query = "What is the default width of the cover logo?";
+        let scored = ScoredPassages::new(&keyword, query, &[option]).unwrap();
+        assert!(!names_from_weaker_sentences(
+            query,
+            &scored,
+            &[(1, "The default width of the cover logo is 0.5\\textwidth [1].")]
+        ));
     }
 
     /// Before: "How do I reset a failed unit?" was answered with ten rows of the command

@@ -194,6 +194,26 @@ pub fn options(sentence: &str) -> Vec<String> {
     found
 }
 
+/// The identifiers `sentence` names ([`names`] with digits, inner dots, slashes,
+/// underscores or plus signs, or a leading slash: `swap.target`, `5.10.0-6-amd64`,
+/// `/etc/fstab`), lower-cased, each once: the facts a which-question is answered with.
+pub fn identifiers(sentence: &str) -> Vec<String> {
+    let mut found: Vec<String> = Vec::new();
+    for name in names(sentence) {
+        let technical = name.chars().any(|character| character.is_ascii_digit())
+            || name.starts_with('/')
+            || name
+                .chars()
+                .skip(1)
+                .any(|character| matches!(character, '/' | '_' | '.' | '+'));
+        let name = name.to_lowercase();
+        if technical && !is_option(&name) && !found.contains(&name) {
+            found.push(name);
+        }
+    }
+    found
+}
+
 /// Whether `text` has every one of `options` as a whole option ([`options`]).
 pub fn holds_options(text: &str, options: &[String]) -> bool {
     options.iter().all(|option| has_option(text, option))

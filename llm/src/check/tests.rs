@@ -206,6 +206,19 @@ fn options_tell_one_command_row_from_its_neighbour() {
 }
 
 #[test]
+fn identifiers_are_the_technical_names_of_a_sentence() {
+    assert_eq!(
+        identifiers("default.target 通常链接到 swap.target [2]。"),
+        vec!["default.target", "swap.target"]
+    );
+    assert_eq!(
+        identifiers("It loads Linux 5.10.0-6-amd64 from /boot with `-b`."),
+        vec!["5.10.0-6-amd64", "/boot"]
+    );
+    assert!(identifiers("The Debian Project builds it.").is_empty());
+}
+
+#[test]
 fn yes_no_questions_are_recognised() {
     for question in [
         "Does the appliance connect to the internet?",
