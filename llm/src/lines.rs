@@ -9,7 +9,7 @@
 //! thirty rows, quoted whole as an extract.
 
 /// Share of the passage's widest line below which a line ended early: in a paragraph that
-/// holds one, a break before Chinese text ends a table row, not a sentence wrapped for want
+/// holds one, a break before Chinese text or a digit ends a table row, not a sentence wrapped for want
 /// of room. A choice: wrapped lines of a justified page fill it but for the width of the
 /// word that did not fit.
 const SHORT_LINE: f32 = 0.7;
@@ -25,8 +25,28 @@ const EVEN_LINES: f32 = 0.8;
 /// Chinese, where a line other than the last ended early) is a table and keeps the breaks
 /// between its rows.
 pub fn unwrap_lines(text: &str) -> std::borrow::Cow<'_, str> {
-    let widest = text.split('\n').map(width).max().unwrap_or(0);
-    unwrap_lines_within(text, widest)
+    unwrap_lines_within(text, widest(text))
+}
+
+/// The [`width`] of the widest line of `text`.
+pub fn widest(text: &str) -> usize {
+    text.split('\n').map(width).max().unwrap_or(0)
+}
+
+/// Whether `line` ends a sentence or a clause that introduces what follows (. ! ? ; : in
+/// either width).
+pub fn ends_with_stop(line: &str) -> bool {
+    line.trim_end()
+        .ends_with(['.', '!', '?', ';', ':', '。', '！', '？', '；', '：'])
+}
+
+/// Whether `line` is an item of a list: a bullet, or a number followed by `.`, `)` or `、`.
+pub fn is_list_item(line: &str) -> bool {
+    let line = line.trim_start();
+    let numbered = line.split_once(['.', ')', '、']).is_some_and(|(number, _)| {
+        !number.is_empty() && number.len() <= 3 && number.chars().all(|character| character.is_ascii_digit())
+    });
+    numbered || line.starts_with(['-', '*', '•', '·'])
 }
 
 /// [`unwrap_lines`] of one paragraph of a passage whose widest line is `widest` wide (see
@@ -77,7 +97,8 @@ enum Break {
     Row,
     /// The next line goes on with the sentence: lower case, or Chinese after a full line.
     Wrap,
-    /// Neither tells: after a stop, or before a quote, a digit or a bracket.
+    /// Neither tells: after a stop or a comma, or before a quote, a bracket, or a digit where
+    /// no line ended early.
     Unclear,
 }
 
@@ -116,10 +137,7 @@ fn read_break(line: &str, next: &str, ragged: bool) -> Break {
     let (Some(last), Some(first)) = (line.chars().next_back(), next.chars().next()) else {
         return Break::Unclear;
     };
-    if matches!(
-        last,
-        '.' | '!' | '?' | ':' | ';' | ',' | '-' | '。' | '！' | '？' | '：' | '；' | '，' | '、'
-    ) {
+    if ends_with_stop(line) || matches!(last, ',' | '-' | '，' | '、') {
         return Break::Unclear;
     }
     if first.is_uppercase() {
@@ -137,14 +155,11 @@ fn read_break(line: &str, next: &str, ragged: bool) -> Break {
 /// before a list item or a heading.
 fn wraps(line: &str, next: &str) -> bool {
     let (line, next) = (line.trim(), next.trim());
-    let numbered = next.split_once(['.', ')', '、']).is_some_and(|(number, _)| {
-        !number.is_empty() && number.len() <= 3 && number.chars().all(|character| character.is_ascii_digit())
-    });
     !line.is_empty()
         && !next.is_empty()
         && !line.starts_with(['#', '|'])
-        && !next.starts_with(['-', '*', '•', '·', '#', '|', '>'])
-        && !numbered
+        && !next.starts_with(['#', '|', '>'])
+        && !is_list_item(next)
 }
 
 fn is_cjk(character: char) -> bool {

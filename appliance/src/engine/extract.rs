@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use llm::check;
 use llm::citations::{lexical_units, split_sentences};
-use llm::lines::{unwrap_lines_within, width};
+use llm::lines::{ends_with_stop, is_list_item, unwrap_lines_within, widest};
 use llm::prompt::is_chinese;
 
 /// Sentences shorter than this many characters (headings, list stubs) are never extracted.
@@ -58,7 +58,7 @@ pub(super) fn candidate_sentences(passages: &[&str]) -> Vec<Candidate> {
 /// lines (and words, with a hyphen) where the page did, and gives a table one row per line:
 /// each row is a sentence of its own.
 fn sentences_under_headings(passage: &str) -> Vec<(String, String)> {
-    let widest = passage.split('\n').map(width).max().unwrap_or(0);
+    let widest = widest(passage);
     let mut heading = String::new();
     let mut sentences = Vec::new();
     for paragraph in passage.split("\n\n") {
@@ -101,6 +101,21 @@ impl ScoredPassages {
     pub fn new(keyword: &dyn retrieval::KeywordStore, query: &str, passages: &[&str]) -> retrieval::Result<Self> {
         let (candidates, _, scores) = scored_candidates(keyword, query, passages)?;
         Ok(Self { candidates, scores })
+    }
+
+    /// The best sentence's coverage of the question (0 when there is none).
+    fn best(&self) -> f32 {
+        self.scores.iter().copied().fold(0.0, f32::max)
+    }
+
+    /// The best coverage among the sentences `holds` accepts, if any does.
+    fn best_where(&self, holds: impl Fn(&Candidate) -> bool) -> Option<f32> {
+        self.candidates
+            .iter()
+            .zip(&self.scores)
+            .filter(|(candidate, _)| holds(candidate))
+            .map(|(_, score)| *score)
+            .reduce(f32::max)
     }
 }
 
@@ -177,7 +192,7 @@ pub(super) fn covers_like_a_quote(
     headings: &[&str],
 ) -> retrieval::Result<bool> {
     let candidates = &scored.candidates;
-    let best = scored.scores.iter().copied().fold(0.0, f32::max);
+    let best = scored.best();
     let said: Vec<String> = sentences
         .iter()
         .map(|&(number, sentence)| {
@@ -222,17 +237,13 @@ pub(super) fn quotes_a_weaker_command(scored: &ScoredPassages, sentences: &[(usi
     if quoted.is_empty() {
         return false;
     }
-    let lines = || scored.candidates.iter().zip(&scored.scores);
-    let best_command = lines()
-        .filter(|(line, _)| !check::options(&line.sentence).is_empty())
-        .map(|(_, score)| *score)
-        .fold(0.0, f32::max);
+    let best_command = scored
+        .best_where(|line| !check::options(&line.sentence).is_empty())
+        .unwrap_or(0.0);
     let mut weaker = false;
     for (number, options) in quoted {
-        let holding = lines()
-            .filter(|(line, _)| line.passage == number && check::holds_options(&line.sentence, &options))
-            .map(|(_, score)| *score)
-            .reduce(f32::max);
+        let holding =
+            scored.best_where(|line| line.passage == number && check::holds_options(&line.sentence, &options));
         match holding {
             Some(holding) if holding >= best_command => return false,
             Some(_) => weaker = true,
@@ -258,26 +269,32 @@ pub(super) fn names_from_weaker_sentences(query: &str, scored: &ScoredPassages, 
         .flat_map(|(_, sentence)| check::identifiers(sentence))
         .filter(|name| !asked.contains(name))
         .collect();
-    let best = scored.scores.iter().copied().fold(0.0, f32::max);
+    if given.is_empty() {
+        return false;
+    }
+    let best = scored.best();
     let near_best = |score: f32| score >= NEAR_BEST * best;
-    // Only where the best sentences name something else the answer could have given.
-    let offered = scored
+    let named: Vec<Vec<String>> = scored
         .candidates
+        .iter()
+        .map(|candidate| check::identifiers(&candidate.sentence))
+        .collect();
+    // Only where the best sentences name something else the answer could have given.
+    let offered = named
         .iter()
         .zip(&scored.scores)
         .filter(|(_, score)| near_best(**score))
-        .flat_map(|(candidate, _)| check::identifiers(&candidate.sentence))
-        .any(|name| !asked.contains(&name) && !given.contains(&name));
+        .flat_map(|(names, _)| names)
+        .any(|name| !asked.contains(name) && !given.contains(name));
     if !offered {
         return false;
     }
     let mut weaker = false;
     for name in &given {
-        let holding = scored
-            .candidates
+        let holding = named
             .iter()
             .zip(&scored.scores)
-            .filter(|(candidate, _)| check::identifiers(&candidate.sentence).contains(name))
+            .filter(|(names, _)| names.contains(name))
             .map(|(_, score)| *score)
             .reduce(f32::max);
         match holding {
@@ -308,14 +325,12 @@ pub(super) fn copies_a_table(scored: &ScoredPassages, sentences: &[(usize, &str)
         .iter()
         .flat_map(|(_, sentence)| lexical_units(sentence))
         .collect();
-    let best = scored.scores.iter().copied().fold(0.0, f32::max);
+    let best = scored.best();
     let mut seen = HashSet::new();
     let (mut copied, mut weaker) = (0, 0);
     for (candidate, score) in scored.candidates.iter().zip(&scored.scores) {
         let row = candidate.sentence.trim();
-        let listed =
-            row.starts_with(['-', '*', '•', '·']) || row.starts_with(|character: char| character.is_ascii_digit());
-        if listed || row.ends_with(['.', '!', '?', ';', ':', '。', '！', '？', '；', '：']) {
+        if is_list_item(row) || ends_with_stop(row) {
             continue;
         }
         let units = lexical_units(row);
