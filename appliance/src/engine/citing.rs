@@ -17,9 +17,9 @@ use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
 use super::Engine;
 use super::answer::{Answer, Citation};
-use super::extract::{
-    ScoredPassages, best_sentences, copies_a_table, covers_like_a_quote, extract_label, names_from_weaker_sentences,
-    quotes_a_weaker_command,
+use super::extract::{best_sentences, extract_label};
+use super::quote_checks::{
+    ScoredPassages, copies_a_table, covers_like_a_quote, names_from_weaker_sentences, quotes_a_weaker_command,
 };
 use crate::Result;
 

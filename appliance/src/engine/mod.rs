@@ -18,6 +18,7 @@ mod documents;
 mod extract;
 mod indexing;
 mod jobs;
+mod quote_checks;
 mod readiness;
 mod search;
 mod stream;
