@@ -4,13 +4,15 @@
 //! the internet": a sentence that drops a "not" shares almost every word with its passage.
 //! So a cited sentence must also agree with its passage on polarity (negations, counted per
 //! clause so that a double negative cancels out, and a few antonym pairs such as
-//! leave/stay), on every number, and on every name it mentions. A sentence that fails one of
-//! these is a [`Conflict`]: the caller removes it and falls back to a quoted extract.
+//! leave/stay), on every number, on every name it mentions, and on the language it says a
+//! thing is in. A sentence that fails one of these is a [`Conflict`]: the caller removes it
+//! and falls back to a quoted extract.
 //!
 //! The same clause alignment answers yes/no questions: the question's statement is compared
 //! with the sentence that supports it.
 
 mod condition;
+mod languages;
 mod numbers;
 mod polarity;
 mod yes_no;
@@ -37,6 +39,8 @@ pub enum Conflict {
     Number(String),
     /// A name or identifier the passage does not have.
     Name(String),
+    /// A language the passage does not give for the same subject (it gives another).
+    Language(String),
 }
 
 impl std::fmt::Display for Conflict {
@@ -45,6 +49,9 @@ impl std::fmt::Display for Conflict {
             Conflict::Polarity(clause) => write!(formatter, "contradicts the passage: \"{clause}\""),
             Conflict::Number(number) => write!(formatter, "the passage does not give {number}"),
             Conflict::Name(name) => write!(formatter, "the passage does not mention {name}"),
+            Conflict::Language(language) => {
+                write!(formatter, "the passage gives another language than {language} for it")
+            }
         }
     }
 }
@@ -263,6 +270,9 @@ pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
         }
     }) {
         return Some(Conflict::Name(name));
+    }
+    if let Some(language) = languages::other_language(sentence, passage) {
+        return Some(Conflict::Language(language));
     }
     for clause in clauses(sentence) {
         if let Some((matched, _)) = matching_clause(clause, passage)
