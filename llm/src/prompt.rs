@@ -40,17 +40,23 @@ pub fn sanitize(text: &str) -> String {
     cleaned.replace("</passage>", " ").replace("<passage", " ")
 }
 
-/// True when most letters of `text` are CJK ideographs.
+/// True when `text` is written in Chinese: it has at least as many CJK ideographs as Latin
+/// words. A Chinese question names commands and products in Latin letters ("Debian 默认用
+/// dracut 还是 initramfs-tools 生成 initramfs？" has more Latin letters than ideographs), and
+/// an ideograph carries about what a word does.
 pub fn is_chinese(text: &str) -> bool {
-    let (mut cjk, mut latin) = (0usize, 0usize);
+    let (mut cjk, mut latin_words, mut in_word) = (0usize, 0usize, false);
     for character in text.chars() {
         if ('\u{4E00}'..='\u{9FFF}').contains(&character) || ('\u{3400}'..='\u{4DBF}').contains(&character) {
             cjk += 1;
-        } else if character.is_ascii_alphabetic() {
-            latin += 1;
         }
+        let latin = character.is_ascii_alphabetic();
+        if latin && !in_word {
+            latin_words += 1;
+        }
+        in_word = latin;
     }
-    cjk * 3 >= latin && cjk > 0
+    cjk >= latin_words && cjk > 0
 }
 
 /// The instruction that follows the site's system prompt in the system turn, in the
@@ -186,6 +192,10 @@ mod tests {
         assert!(is_chinese("如何重置我的密码？"));
         assert!(is_chinese("systemd 在系统启动时做什么"));
         assert!(!is_chinese("How do I reset my password?"));
+        assert!(!is_chinese("What does 摘录 mean?"));
+        // Before: labelled "Extract (not generated)" in English.
+        assert!(is_chinese("Debian 默认用 dracut 还是 initramfs-tools 生成 initramfs？"));
+        assert!(is_chinese("为什么要在 ~/.muttrc 里加 set pgp_verify_sig=no？"));
         assert_eq!(not_found_message("密码"), "知识库中未找到相关内容。");
     }
 }

@@ -422,9 +422,13 @@ pub fn without_lead_in(sentence: &str) -> &str {
 }
 
 /// Whether `sentence` has lost the very word it was about: "The package that provides X
-/// is." or "第 阶段" (its number gone).
+/// is." or "第 阶段" (its number gone), or has nothing outside brackets ("[/2]", a marker
+/// gone wrong).
 pub fn is_incomplete(sentence: &str) -> bool {
     let body = sentence.trim().trim_end_matches(['.', '!', '?', '。', '！', '？', ' ']);
+    if lexical_units(&outside_brackets(body)).is_empty() {
+        return true;
+    }
     let last_word = body
         .rsplit(|character: char| character.is_whitespace())
         .next()
@@ -444,6 +448,21 @@ pub fn is_incomplete(sentence: &str) -> bool {
                 .find(|next| !next.is_whitespace())
                 .is_none_or(|next| !next.is_ascii_digit() && chinese_digit(*next).is_none())
     })
+}
+
+/// `text` without what stands between square brackets (ASCII or full-width).
+fn outside_brackets(text: &str) -> String {
+    let mut depth = 0usize;
+    text.chars()
+        .filter(|&character| {
+            match character {
+                '[' | '［' => depth += 1,
+                ']' | '］' => depth = depth.saturating_sub(1),
+                _ => return depth == 0,
+            }
+            false
+        })
+        .collect()
 }
 
 /// Whether `sentence` repeats the prompt's `instructions` instead of answering: nearly all

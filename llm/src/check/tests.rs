@@ -391,6 +391,18 @@ fn regression_sentence_without_its_key_word() {
     assert!(!is_incomplete("The package that provides X is coreutils."));
 }
 
+/// Before: "/etc/fstab 里的设备节点必须是静态的吗？" was answered "[/2] [3]" by the 1.5B model:
+/// the "2" inside a mangled marker was a number its passage holds.
+#[test]
+fn regression_a_mangled_marker_was_an_answer() {
+    assert!(is_incomplete("[/2]"));
+    assert!(is_incomplete("［2］。"));
+    assert!(!is_incomplete("11:30 [1]."));
+    assert!(!is_incomplete(
+        "Boot scripts in /etc/init.d/rc[0123456S].d are still parsed."
+    ));
+}
+
 #[test]
 fn regression_prompt_instruction_echoed() {
     let instruction = "请只根据以上段落，用中文完整句子简短回答，并在句末用 [1] 这样的编号注明出处。";
