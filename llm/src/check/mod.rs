@@ -440,6 +440,17 @@ pub fn is_incomplete(sentence: &str) -> bool {
     if DANGLING.contains(&last_word.as_str()) || body.ends_with([':', '：', ',', '，', '是', '为', '為']) {
         return true;
     }
+    // A word gone from the middle: "In , the program BibTeX is required".
+    const BEFORE_A_WORD: [&str; 12] = [
+        "in", "on", "at", "for", "with", "by", "of", "to", "from", "the", "a", "an",
+    ];
+    let words: Vec<String> = body.split_whitespace().map(str::to_lowercase).collect();
+    if words
+        .windows(2)
+        .any(|pair| BEFORE_A_WORD.contains(&pair[0].as_str()) && pair[1].starts_with([',', ';', ':', '，', '；', '：']))
+    {
+        return true;
+    }
     let characters: Vec<char> = body.chars().collect();
     characters.iter().enumerate().any(|(index, &character)| {
         character == '第'

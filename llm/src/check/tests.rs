@@ -389,6 +389,11 @@ fn regression_sentence_without_its_key_word() {
     assert!(!is_incomplete("安装分为第 2 阶段。"));
     assert!(!is_incomplete("安装分为第二阶段。"));
     assert!(!is_incomplete("The package that provides X is coreutils."));
+    // Before: "In , the program BIBTEX is required and the package biblatex provides the
+    // bibliography style [1]." passed, its first word gone.
+    assert!(is_incomplete("In , the program BIBTEX is required."));
+    assert!(!is_incomplete("In fduthesis, the program biber is required."));
+    assert!(!is_incomplete("Set it to a . for the current directory."));
 }
 
 /// Before: "/etc/fstab 里的设备节点必须是静态的吗？" was answered "[/2] [3]" by the 1.5B model:
