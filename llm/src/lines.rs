@@ -9,8 +9,8 @@
 //! thirty rows, quoted whole as an extract.
 
 /// Share of the passage's widest line below which a line ended early: in a paragraph that
-/// holds one, a break before Chinese text or a digit ends a table row, not a sentence wrapped for want
-/// of room. A choice: wrapped lines of a justified page fill it but for the width of the
+/// holds one, a break before Chinese text or a digit ends a table row, not a sentence
+/// wrapped for want of room. A choice: wrapped lines of a justified page fill it but for the width of the
 /// word that did not fit.
 const SHORT_LINE: f32 = 0.7;
 

@@ -44,43 +44,52 @@ const LANGUAGES: [(&str, &str); 20] = [
 /// the documents".
 const FALSE_CHINESE_STARTS: [char; 4] = ['其', '之', '集', '空'];
 
-/// The languages `text` names, and `text` with their names taken out (so that sharing the
-/// word "English" does not make two sentences speak of the same thing).
-fn languages(text: &str) -> (HashSet<&'static str>, String) {
+/// What [`languages`] finds in a text.
+struct Named {
+    /// The languages named.
+    languages: HashSet<&'static str>,
+    /// The first name, as found (lower-cased).
+    first: Option<&'static str>,
+    /// The text with the names taken out, so that sharing the word "English" does not make
+    /// two sentences speak of the same thing.
+    rest: String,
+}
+
+/// The languages `text` names.
+fn languages(text: &str) -> Named {
     let lower = text.to_lowercase();
-    let mut named = HashSet::new();
-    let mut rest = String::with_capacity(lower.len());
+    let mut named = Named {
+        languages: HashSet::new(),
+        first: None,
+        rest: String::with_capacity(lower.len()),
+    };
     let mut index = 0;
     'scan: while index < lower.len() {
         let tail = &lower[index..];
-        let word_starts = lower[..index]
-            .chars()
-            .next_back()
-            .is_none_or(|before| !before.is_alphanumeric());
+        let before = lower[..index].chars().next_back();
         for (name, language) in LANGUAGES {
             if !tail.starts_with(name) {
                 continue;
             }
             let whole = if name.is_ascii() {
-                word_starts && !tail[name.len()..].starts_with(char::is_alphanumeric)
+                before.is_none_or(|before| !before.is_alphanumeric())
+                    && !tail[name.len()..].starts_with(char::is_alphanumeric)
             } else {
-                !lower[..index]
-                    .chars()
-                    .next_back()
-                    .is_some_and(|before| FALSE_CHINESE_STARTS.contains(&before))
+                !before.is_some_and(|before| FALSE_CHINESE_STARTS.contains(&before))
             };
             if whole {
-                named.insert(language);
-                rest.push(' ');
+                named.languages.insert(language);
+                named.first.get_or_insert(name);
+                named.rest.push(' ');
                 index += name.len();
                 continue 'scan;
             }
         }
         let character = tail.chars().next().unwrap_or(' ');
-        rest.push(character);
+        named.rest.push(character);
         index += character.len_utf8();
     }
-    (named, rest)
+    named
 }
 
 /// A language `sentence` gives where `passage` gives another for the same subject: the
@@ -88,16 +97,14 @@ fn languages(text: &str) -> (HashSet<&'static str>, String) {
 /// languages, none of them one `sentence` names. A passage sentence that names the same
 /// language as well ("English and Chinese") agrees. `passage` has its lines unwrapped.
 pub(super) fn other_language(sentence: &str, passage: &str) -> Option<String> {
-    let (said, rest) = languages(sentence);
-    if said.is_empty() {
-        return None;
-    }
-    let units: HashSet<String> = content_units(&rest).into_iter().collect();
+    let said = languages(sentence);
+    let first = said.first?;
+    let units: HashSet<String> = content_units(&said.rest).into_iter().collect();
     let mut best_shared = 2;
     let mut best: Vec<HashSet<&str>> = Vec::new();
     for candidate in split_sentences(passage) {
-        let (named, candidate_rest) = languages(&candidate);
-        let shared = content_units(&candidate_rest)
+        let named = languages(&candidate);
+        let shared = content_units(&named.rest)
             .into_iter()
             .collect::<HashSet<_>>()
             .intersection(&units)
@@ -107,26 +114,20 @@ pub(super) fn other_language(sentence: &str, passage: &str) -> Option<String> {
             best.clear();
         }
         if shared == best_shared {
-            best.push(named);
+            best.push(named.languages);
         }
     }
-    let contrasts = !best.is_empty() && best.iter().all(|named| !named.is_empty() && named.is_disjoint(&said));
-    contrasts.then(|| named_in(sentence))
-}
-
-/// The first language name in `sentence`, as a reader writes it ("English", "中文").
-fn named_in(sentence: &str) -> String {
-    let lower = sentence.to_lowercase();
-    let (name, _) = LANGUAGES
-        .iter()
-        .filter_map(|(name, _)| lower.find(name).map(|at| (name, at)))
-        .min_by_key(|(_, at)| *at)
-        .unwrap_or((&"", 0));
-    let mut characters = name.chars();
-    characters
-        .next()
-        .map(|first| first.to_uppercase().chain(characters).collect())
-        .unwrap_or_default()
+    let contrasts = !best.is_empty()
+        && best
+            .iter()
+            .all(|named| !named.is_empty() && named.is_disjoint(&said.languages));
+    if !contrasts {
+        return None;
+    }
+    // As a reader writes it: "English", "中文".
+    let mut characters = first.chars();
+    let initial = characters.next()?;
+    Some(initial.to_uppercase().chain(characters).collect())
 }
 
 #[cfg(test)]
@@ -172,9 +173,9 @@ mod tests {
 
     #[test]
     fn words_that_only_contain_a_language_name_are_not_one() {
-        assert!(languages("其中文档都可以搜索").0.is_empty());
-        assert!(languages("Englishman").0.is_empty());
-        assert_eq!(languages("支持中文和英文").0, HashSet::from(["zh", "en"]));
+        assert!(languages("其中文档都可以搜索").languages.is_empty());
+        assert!(languages("Englishman").languages.is_empty());
+        assert_eq!(languages("支持中文和英文").languages, HashSet::from(["zh", "en"]));
     }
 
     #[test]
