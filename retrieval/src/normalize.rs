@@ -58,7 +58,14 @@ const REGIONAL_WORDS: [(&str, &str); 26] = [
 /// Folds a whole string (same number of characters as the input).
 pub fn normalize(text: &str) -> String {
     let folded: String = text.chars().map(fold_char).collect();
-    let mut simplified = fast2s::convert(&folded);
+    to_mainland(&folded)
+}
+
+/// `text` with Traditional characters in Simplified and Taiwan's computing words in the
+/// mainland's, case and width left alone (same number of characters as the input): what a
+/// question in Traditional Chinese reads like to a model of Simplified documents.
+pub fn to_mainland(text: &str) -> String {
+    let mut simplified = fast2s::convert(text);
     for (taiwan, mainland) in REGIONAL_WORDS {
         if simplified.contains(taiwan) {
             simplified = simplified.replace(taiwan, mainland);
@@ -95,6 +102,15 @@ mod tests {
             assert_eq!(taiwan.chars().count(), mainland.chars().count(), "{taiwan}");
             assert_eq!(normalize(mainland), mainland, "a mainland word is already folded");
         }
+    }
+
+    #[test]
+    fn to_mainland_keeps_case_and_width() {
+        assert_eq!(
+            to_mainland("系統主機名稱儲存在哪個檔案？ Linux"),
+            "系统主机名称储存在哪个文件？ Linux"
+        );
+        assert_eq!(to_mainland("ＡＢＣ 网络"), "ＡＢＣ 网络");
     }
 
     #[test]

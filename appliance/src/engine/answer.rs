@@ -290,10 +290,25 @@ impl Engine {
             }
             let embedder = models.embedder()?;
             let question = embedder.embed_query(&owned_query)?;
+            // A question in Traditional characters is compared with Simplified sentences in
+            // Simplified ("系統主機名稱儲存在哪個檔案？" with "/etc/hostname" in a mainland
+            // document): e5 reads the two scripts as different words.
+            let mainland = retrieval::normalize::to_mainland(&owned_query);
+            let mainland_question = if mainland == owned_query {
+                None
+            } else {
+                Some(embedder.embed_query(&mainland)?)
+            };
             let vectors = embedder.embed_passages(&sentences)?;
             Ok(vectors
                 .iter()
-                .map(|vector| llm::e5::cosine(vector, &question))
+                .zip(&sentences)
+                .map(|(vector, sentence)| match &mainland_question {
+                    Some(mainland_question) if super::script::is_simplified(sentence) => {
+                        llm::e5::cosine(vector, mainland_question)
+                    }
+                    _ => llm::e5::cosine(vector, &question),
+                })
                 .fold(0.0, f32::max))
         })
         .await??;

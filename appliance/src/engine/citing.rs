@@ -21,6 +21,7 @@ use super::extract::{best_sentences, extract_label};
 use super::quote_checks::{
     ScoredPassages, copies_a_table, covers_like_a_quote, names_from_weaker_sentences, quotes_a_weaker_command,
 };
+use super::script::in_passages_script;
 use crate::Result;
 
 /// Why an answer falls back when it holds up sentence by sentence but answers something else.
@@ -52,7 +53,8 @@ impl Engine {
     ) -> Result<()> {
         let passages: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
         let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
-        let cleaned = drop_dangling_markers(&keep_quoted_markers(text, &passages), passages.len());
+        let text = in_passages_script(text, &passages);
+        let cleaned = drop_dangling_markers(&keep_quoted_markers(&text, &passages), passages.len());
         let yes_no = check::is_yes_no_question(question);
         let (lead, body) = if yes_no {
             check::split_yes_no(&cleaned)

@@ -4,11 +4,11 @@
 //! answered it with the sentence about uploading, true and cited but not an answer. Telling
 //! the two parts apart lets the caller notice an answer that speaks only of the condition.
 
-/// Words that end a Chinese condition ("上传后", "登录以后") when they stand alone, not as part
-/// of another word ("最后", "后台", "然后").
-const CHINESE_MARKERS: [&str; 3] = ["以后", "之后", "后"];
+/// Words that end a Chinese condition ("上传后", "登录以后", "上傳後") when they stand alone,
+/// not as part of another word ("最后", "后台", "然后").
+const CHINESE_MARKERS: [&str; 6] = ["以后", "之后", "以後", "之後", "后", "後"];
 /// Characters that make "后" part of a word when they come before it or after it.
-const CHINESE_BEFORE: [char; 10] = ['最', '然', '之', '以', '此', '随', '今', '落', '背', '前'];
+const CHINESE_BEFORE: [char; 11] = ['最', '然', '之', '以', '此', '随', '隨', '今', '落', '背', '前'];
 const CHINESE_AFTER: [char; 7] = ['台', '果', '来', '面', '续', '端', '者'];
 /// English words that open a condition.
 const ENGLISH_MARKERS: [&str; 4] = ["after", "once", "when", "before"];
@@ -28,7 +28,7 @@ fn chinese(question: &str) -> Option<(String, String)> {
     for marker in CHINESE_MARKERS {
         for (index, _) in question.match_indices(marker) {
             let (condition, rest) = (&question[..index], &question[index + marker.len()..]);
-            if marker == "后"
+            if (marker == "后" || marker == "後")
                 && (condition.chars().last().is_some_and(|c| CHINESE_BEFORE.contains(&c))
                     || rest.chars().next().is_some_and(|c| CHINESE_AFTER.contains(&c)))
             {
@@ -80,6 +80,11 @@ mod tests {
             pair("谁可以阅读？", "文档上传")
         );
         assert_eq!(
+            asked_and_condition("文件上傳後誰可以閱讀？"),
+            pair("誰可以閱讀？", "文件上傳"),
+            "Traditional"
+        );
+        assert_eq!(
             asked_and_condition("登录以后，怎么修改密码？"),
             pair("怎么修改密码？", "登录")
         );
@@ -99,6 +104,8 @@ mod tests {
             "最后一步是什么？",
             "后台在哪里设置？",
             "然后怎么办？",
+            "最後一步是什麼？",
+            "後台在哪裡設定？",
             "How do I ask a question?",
             "When does the canteen open?",
         ] {

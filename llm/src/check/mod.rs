@@ -418,6 +418,16 @@ pub fn without_lead_in(sentence: &str) -> &str {
             return rest.trim_start().trim_start_matches(['"', '“']);
         }
     }
+    // "根据用户提供的段落，", "根據以上文檔，": a short clause naming where it reads from.
+    if let Some(rest) = trimmed.strip_prefix("根据").or_else(|| trimmed.strip_prefix("根據"))
+        && let Some((source, after)) = rest.split_once(['，', ','])
+        && source.chars().count() <= 10
+        && ["段落", "文档", "文檔", "内容", "內容", "资料", "資料"]
+            .iter()
+            .any(|word| source.ends_with(word))
+    {
+        return after.trim_start();
+    }
     sentence
 }
 

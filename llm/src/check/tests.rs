@@ -378,6 +378,16 @@ fn lead_ins_are_dropped() {
         "it opens at 7."
     );
     assert_eq!(without_lead_in("根据段落，食堂七点开门。"), "食堂七点开门。");
+    assert_eq!(
+        without_lead_in("根据用户提供的段落，系统主機名稱儲存在 /etc/hostname 文件中。"),
+        "系统主機名稱儲存在 /etc/hostname 文件中。"
+    );
+    assert_eq!(without_lead_in("根據以上文檔，食堂七點開門。"), "食堂七點開門。");
+    assert_eq!(
+        without_lead_in("根据第二阶段的启动过程，内核先加载。"),
+        "根据第二阶段的启动过程，内核先加载。",
+        "a clause that is not about where the answer reads from stays"
+    );
     assert_eq!(without_lead_in("It opens at 7."), "It opens at 7.");
 }
 
