@@ -206,6 +206,20 @@ pub struct SentenceSupport {
     pub problem: Option<String>,
 }
 
+impl SentenceSupport {
+    /// A sentence quoted word for word from passage `passage`: supported by it in full.
+    pub fn quoted(text: String, passage: usize) -> Self {
+        Self {
+            text,
+            cited: vec![passage],
+            overlap: 1.0,
+            similarity: None,
+            supported: true,
+            problem: None,
+        }
+    }
+}
+
 /// Splits an answer into sentences; citation markers right after a sentence's full stop
 /// belong to that sentence.
 pub fn split_sentences(answer: &str) -> Vec<String> {

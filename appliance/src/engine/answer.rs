@@ -49,7 +49,8 @@ pub struct Answer {
     /// Each sentence of the answer with the passages it cites and whether they support it.
     #[schema(value_type = Vec<Object>)]
     pub sentences: Vec<SentenceSupport>,
-    /// Generated sentences left out of the answer, each with why (`problem`, or no support).
+    /// Generated sentences left out of the answer, each with why (`problem`, or no support);
+    /// when the answer as a whole fell back, also those that held up alone.
     #[schema(value_type = Vec<Object>)]
     pub rejected: Vec<SentenceSupport>,
     /// The passages the model saw, numbered from 1.

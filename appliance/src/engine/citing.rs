@@ -19,7 +19,8 @@ use super::Engine;
 use super::answer::{Answer, Citation};
 use super::extract::{best_sentences, extract_label};
 use super::quote_checks::{
-    ScoredPassages, copies_a_table, covers_like_a_quote, names_from_weaker_sentences, quotes_a_weaker_command,
+    ScoredPassages, copies_a_table, covers_like_a_quote, judged_sentences, names_from_weaker_sentences,
+    quotes_a_weaker_command,
 };
 use super::script::in_passages_script;
 use crate::Result;
@@ -69,9 +70,9 @@ impl Engine {
         answer.rejected = rejected;
         if let Some((conflict, sentence)) = contradiction {
             let lead = contradicted_lead(question, &conflict, &sentence).or(lead);
-            return self
-                .extract(question, retrieval_query, answer, &conflict.to_string(), lead)
-                .await;
+            let reason = conflict.to_string();
+            set_aside(answer, &accepted, &reason);
+            return self.extract(question, retrieval_query, answer, &reason, lead).await;
         }
         if accepted.is_empty() {
             let reason = "no sentence of the generated answer is supported by a passage";
@@ -79,16 +80,19 @@ impl Engine {
         }
         if !yes_no && self.only_answers_condition(question, &accepted) {
             let reason = "the generated answer speaks of the question's condition, not of what it asks";
+            set_aside(answer, &accepted, reason);
             return self.extract(question, retrieval_query, answer, reason, lead).await;
         }
-        let said: Vec<&str> = accepted.iter().map(|sentence| sentence.text.as_str()).collect();
         if !yes_no {
+            let judged = judged_sentences(question, &accepted, &passages);
+            let said: Vec<&str> = judged.iter().map(|sentence| sentence.text.as_str()).collect();
             let reason = if check::speaks_of_question(&said.join(" "), question) {
-                self.coverage_problem(retrieval_query, &accepted, answer).await?
+                self.coverage_problem(retrieval_query, &judged, answer).await?
             } else {
                 Some(NOT_WHAT_IS_ASKED)
             };
             if let Some(reason) = reason {
+                set_aside(answer, &accepted, reason);
                 return self.extract(question, retrieval_query, answer, reason, lead).await;
             }
         }
@@ -100,15 +104,9 @@ impl Engine {
                 .find_map(|sentence| check::answers_yes(question, &sentence.text));
             match (lead, says) {
                 (Some(model), Some(checked)) if model != checked => {
-                    return self
-                        .extract(
-                            question,
-                            retrieval_query,
-                            answer,
-                            "the generated yes or no contradicts its own sentence",
-                            lead,
-                        )
-                        .await;
+                    let reason = "the generated yes or no contradicts its own sentence";
+                    set_aside(answer, &accepted, reason);
+                    return self.extract(question, retrieval_query, answer, reason, lead).await;
                 }
                 (_, Some(checked)) => {
                     let first = &mut accepted[0];
@@ -298,14 +296,7 @@ impl Engine {
         }
         let sentences = chosen
             .into_iter()
-            .map(|(number, sentence)| SentenceSupport {
-                text: neutralize_markers(&sentence),
-                cited: vec![number],
-                overlap: 1.0,
-                similarity: None,
-                supported: true,
-                problem: None,
-            })
+            .map(|(number, sentence)| SentenceSupport::quoted(neutralize_markers(&sentence), number))
             .collect();
         self.fill(answer, sentences);
         let label = extract_label(question);
@@ -357,6 +348,17 @@ fn contradicted_lead(question: &str, conflict: &check::Conflict, sentence: &str)
         return None;
     };
     check::answers_yes(question, sentence).map(|says| !says)
+}
+
+/// Adds the sentences that held up one by one to the answer's rejected ones, with the
+/// reason the answer as a whole did not, when it falls back: a reviewer sees the whole
+/// draft, not only the sentences that failed alone.
+fn set_aside(answer: &mut Answer, accepted: &[SentenceSupport], reason: &str) {
+    answer.rejected.extend(accepted.iter().map(|sentence| SentenceSupport {
+        supported: false,
+        problem: Some(format!("the answer as a whole: {reason}")),
+        ..sentence.clone()
+    }));
 }
 
 /// Puts the checked yes or no in front of the answer (and in `lead`, for the chat page).
@@ -441,14 +443,7 @@ mod tests {
     use super::*;
 
     fn quoted(text: &str) -> Vec<SentenceSupport> {
-        vec![SentenceSupport {
-            text: text.to_owned(),
-            cited: vec![1],
-            overlap: 1.0,
-            similarity: None,
-            supported: true,
-            problem: None,
-        }]
+        vec![SentenceSupport::quoted(text.to_owned(), 1)]
     }
 
     /// Before: "Does the assistant need an internet connection?" got a bare extract, though

@@ -2,15 +2,16 @@
 //! best. Each is a way a small model was seen to answer from the right passage but the wrong
 //! part of it: true, cited words that cover the question less than a quote would, a command
 //! or a name from the row beside the answer, a whole table copied. Any of them sends the
-//! answer back to the extract (see `citing`), so each must hold what the best quote says.
+//! answer back to the extract (see `citing`), so each must hold what the best quote says. A
+//! bare fragment ("11 digits.") is judged as the passage sentence it comes from.
 
 use std::collections::HashSet;
 
 use llm::check;
-use llm::citations::lexical_units;
+use llm::citations::{SentenceSupport, lexical_units};
 use llm::lines::{ends_with_stop, is_list_item};
 
-use super::extract::{Candidate, MIN_EXTRACT_COVERAGE, NEAR_BEST, scored_candidates};
+use super::extract::{Candidate, MIN_EXTRACT_COVERAGE, NEAR_BEST, candidate_sentences, scored_candidates};
 
 /// The candidate sentences of the passages an answer cites from, scored against its
 /// question once for every check on the generated answer.
@@ -210,6 +211,65 @@ pub(super) fn copies_a_table(scored: &ScoredPassages, sentences: &[(usize, &str)
     copied > MAX_COPIED_ROWS && 2 * weaker > copied
 }
 
+/// The sentences an answer is judged by as an answer to `question`: its own, or, when
+/// they do not speak of the question (a bare "11 digits." for "How many digits does a
+/// Fudan student ID have?"), the passage sentences they are fragments of ("In Fudan
+/// University, student ID has 11 digits."), which must then answer it as a quote would.
+pub(super) fn judged_sentences(
+    question: &str,
+    accepted: &[SentenceSupport],
+    passages: &[&str],
+) -> Vec<SentenceSupport> {
+    let said: Vec<&str> = accepted.iter().map(|sentence| sentence.text.as_str()).collect();
+    if check::speaks_of_question(&said.join(" "), question) {
+        return accepted.to_vec();
+    }
+    let candidates = candidate_sentences(passages);
+    accepted
+        .iter()
+        .map(|sentence| {
+            if !carries_an_answer(&sentence.text, question) {
+                return sentence.clone();
+            }
+            let quoted = candidates
+                .iter()
+                .enumerate()
+                .filter(|(_, candidate)| {
+                    sentence.cited.contains(&candidate.passage)
+                        && check::words_not_in(&sentence.text, &candidate.sentence).is_empty()
+                })
+                .max_by_key(|(index, candidate)| {
+                    // The first of those holding the most of the question's words.
+                    let (_, found) = check::question_units_in(question, &candidate.under_heading());
+                    (found.len(), std::cmp::Reverse(*index))
+                })
+                .map(|(_, candidate)| candidate);
+            match quoted {
+                Some(candidate) => SentenceSupport {
+                    text: candidate.sentence.clone(),
+                    cited: vec![candidate.passage],
+                    ..sentence.clone()
+                },
+                None => sentence.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Whether a bare `fragment` says enough of its own to be an answer to `question`: a
+/// number ("11 digits", "rfc1321"), or two words the question does not hold (a Chinese
+/// character counts half). "GNOME system" for "Which GUI tool manages passwords on
+/// GNOME?" is the question's own word and a common one, cut from the sentence that names
+/// the tool.
+fn carries_an_answer(fragment: &str, question: &str) -> bool {
+    let new = check::words_not_in(fragment, question);
+    let weight: f32 = new.iter().map(|unit| if unit.is_ascii() { 1.0 } else { 0.5 }).sum();
+    weight >= 2.0
+        || new
+            .iter()
+            .any(|unit| unit.chars().any(|character| character.is_ascii_digit()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,5 +419,45 @@ mod tests {
         // Asked for the whole table, the rows are the answer: they answer alike.
         let scored = ScoredPassages::new(&keyword, "Which systemctl commands are there?", &[table]).unwrap();
         assert!(!copies_a_table(&scored, &[(1, table)]));
+    }
+
+    fn said(text: &str) -> Vec<SentenceSupport> {
+        vec![SentenceSupport::quoted(text.to_owned(), 1)]
+    }
+
+    /// Before: the 1.5B model answered "How many digits does a Fudan student ID have?" with
+    /// "11 digits [1].", right and cited, and it fell back to an extract because two words
+    /// hold too little of the question.
+    #[test]
+    fn regression_a_bare_right_fragment_was_not_what_the_question_asks() {
+        let question = "How many digits does a Fudan student ID have?";
+        let passage = "# info/student-id\n\nYour student ID. In Fudan University, student ID has 11 digits.";
+        let judged = judged_sentences(question, &said("11 digits."), &[passage]);
+        assert_eq!(judged[0].text, "In Fudan University, student ID has 11 digits.");
+        assert!(check::speaks_of_question(&judged[0].text, question));
+
+        // A fragment of a sentence about something else is judged by that sentence.
+        let canteen = "# Canteen\n\nThe canteen has 11 digits on its door code.";
+        let judged = judged_sentences(question, &said("11 digits."), &["Nothing here.", canteen]);
+        assert_eq!(judged[0].text, "11 digits.", "only the cited passage counts");
+        let judged = judged_sentences(question, &said("11 digits."), &[canteen]);
+        assert!(!check::speaks_of_question(&judged[0].text, question), "{judged:?}");
+
+        // A fragment that carries no answer of its own is judged as it is.
+        let question = "Which GUI tool manages passwords on GNOME?";
+        let passage = "On GNOME system, the GUI tool seahorse(1) manages passwords.";
+        assert_eq!(
+            judged_sentences(question, &said("GNOME system."), &[passage])[0].text,
+            "GNOME system."
+        );
+        assert_eq!(
+            judged_sentences(question, &said("seahorse(1)."), &[passage])[0].text,
+            passage
+        );
+
+        // An answer that speaks of the question is judged as it is.
+        let question = "How many digits does a Fudan student ID have?";
+        let whole = "A Fudan student ID has 11 digits.";
+        assert_eq!(judged_sentences(question, &said(whole), &[passage])[0].text, whole);
     }
 }

@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use appliance::acl::Acl;
-use appliance::engine::{AnswerEvent, Hit};
+use appliance::engine::{Answer, AnswerEvent, Hit};
 
 use super::TestEngine;
 use super::fakes::{Gate, Script};
@@ -32,6 +32,14 @@ async fn with_documents_and_settings(
 async fn number_of(test: &TestEngine, question: &str, name: &str) -> usize {
     let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
     1 + hits.iter().position(|hit: &Hit| hit.document == name).unwrap()
+}
+
+/// `question` asked by an operator, who may read every document.
+async fn ask_operator(test: &TestEngine, question: &str) -> Answer {
+    test.engine
+        .ask(question, &Acl::operator(), "alice", None)
+        .await
+        .unwrap()
 }
 
 /// The passage numbers of the canteen and the parking documents for `question`.
@@ -63,11 +71,7 @@ async fn a_supported_answer_cites_its_document_and_page() {
     let (canteen, _) = numbers(&test, question).await;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say(format!("{CANTEEN_SENTENCE} [{canteen}]")));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(!answer.refused, "{answer:?}");
     assert_eq!(answer.citations.len(), 1);
     assert_eq!(answer.citations[0].document, "canteen.md");
@@ -85,11 +89,7 @@ async fn a_sentence_citing_the_wrong_passage_is_re_cited_to_the_one_that_support
     let (canteen, _) = numbers(&test, question).await;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say(format!("{PARKING_SENTENCE} [{canteen}]")));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(!answer.refused, "{answer:?}");
     let documents: Vec<&str> = answer
         .citations
@@ -105,11 +105,7 @@ async fn an_answer_no_passage_supports_falls_back_to_a_cited_extract() {
     let question = "When does the canteen open in the morning?";
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say("Lunch is served by robots on the moon [1].".to_owned()));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(answer.extractive && !answer.refused, "{answer:?}");
     assert_eq!(
         answer.answer,
@@ -139,11 +135,7 @@ async fn regression_an_answer_that_drops_the_not_is_replaced_by_the_passage() {
     generator.push(Script::Say(format!(
         "Yes. The appliance uses an internet connection [{network}]."
     )));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(answer.extractive && !answer.refused, "{answer:?}");
     assert!(
         answer.answer.contains("no internet connection is used"),
@@ -161,11 +153,7 @@ async fn regression_an_answer_that_drops_the_not_is_replaced_by_the_passage() {
 
     // Said the right way round, the answer is generated and leads with the checked "No".
     generator.push(Script::Say(format!("No, no internet connection is used [{network}].")));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(!answer.extractive && !answer.refused, "{answer:?}");
     assert_eq!(
         answer.answer,
@@ -180,11 +168,7 @@ async fn an_unsupported_answer_is_refused_when_no_passage_sentence_covers_the_qu
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say("Robots serve lunch on the moon [1].".to_owned()));
     let question = "Which robots serve lunch on the moon in the canteen?";
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(answer.refused, "{answer:?}");
     assert!(answer.citations.is_empty());
 }
@@ -224,11 +208,7 @@ async fn most_cited_documents_are_counted_once_per_answer() {
     generator.push(Script::Say(format!(
         "{CANTEEN_SENTENCE} [{canteen}] {PARKING_SENTENCE} [{parking}] The canteen opens at seven. [{canteen}]"
     )));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert_eq!(answer.citations.len(), 2, "{answer:?}");
     let audited = test.audit("question").await;
     let cited = audited[0].detail["cited_documents"].as_array().unwrap().clone();
@@ -348,11 +328,7 @@ async fn regression_an_answer_about_the_questions_condition_falls_back_to_an_ext
     let upload = number_of(&test, question, "上传.md").await;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say(format!("管理员可以上传 PDF 和文本文件 [{upload}]。")));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(answer.extractive && !answer.refused, "{answer:?}");
     assert!(
         answer.answer.contains("每份文档只对指定的用户组可见"),
@@ -366,14 +342,23 @@ async fn regression_an_answer_about_the_questions_condition_falls_back_to_an_ext
             .is_some_and(|reason| reason.contains("condition")),
         "{answer:?}"
     );
+    // The draft's sentence held up alone; it is kept for review with the answer's reason.
+    assert!(
+        answer
+            .rejected
+            .iter()
+            .any(|sentence| sentence.text.contains("管理员可以上传")
+                && sentence
+                    .problem
+                    .as_deref()
+                    .is_some_and(|problem| problem.contains("condition"))),
+        "{:?}",
+        answer.rejected
+    );
 
     // An answer about who may read is kept, although it does not say "阅读".
     generator.push(Script::Say(format!("每份文档只对指定的用户组可见 [{upload}]。")));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(!answer.extractive && !answer.refused, "{answer:?}");
 }
 
@@ -411,11 +396,33 @@ async fn regression_copied_rows_holding_the_questions_common_words_passed_as_an_
     test.generator.as_ref().unwrap().push(Script::Say(format!(
         "Syslinux understands the ISO9660 file system [{boot}]. The file size of the image is 344 KB [{boot}]."
     )));
-    let answer = test
-        .engine
-        .ask(question, &Acl::operator(), "alice", None)
-        .await
-        .unwrap();
+    let answer = ask_operator(&test, question).await;
     assert!(answer.extractive || answer.refused, "{answer:?}");
     assert!(!answer.answer.contains("344"), "{}", answer.answer);
+}
+
+#[tokio::test]
+async fn regression_a_bare_right_fragment_fell_back_to_an_extract() {
+    // The 1.5B model answered "11 digits [1]." and "rfc1321 [1]": right, cited, and too
+    // short to hold a third of the question's words.
+    let test = with_documents_and_settings(Some(Vec::new()), |settings| settings.refuse_below_evidence = 0.0).await;
+    test.ingest(
+        "/docs/ids.md",
+        "# Student ID\n\nIn Fudan University, student ID has 11 digits. The canteen has 3 doors.\n",
+        &[],
+    )
+    .await;
+    let question = "How many digits does a Fudan student ID have?";
+    let ids = number_of(&test, question, "ids.md").await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say(format!("11 digits [{ids}].")));
+    let answer = ask_operator(&test, question).await;
+    assert!(!answer.extractive && !answer.refused, "{answer:?}");
+    assert!(answer.answer.starts_with("11 digits"), "{}", answer.answer);
+
+    // A fragment of a sentence that does not answer is still no answer.
+    generator.push(Script::Say(format!("3 doors [{ids}].")));
+    let answer = ask_operator(&test, question).await;
+    assert!(answer.extractive || answer.refused, "{answer:?}");
+    assert!(!answer.answer.contains("3 doors"), "{}", answer.answer);
 }
