@@ -54,6 +54,9 @@ impl Engine {
     ) -> Result<()> {
         let passages: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
         let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
+        // The question too is read in the passages' script: "數據會離開伺服器嗎？" is answered
+        // no by "所有数据都留在本服务器上" only once its 離開 is the 离开 that 留在 contradicts.
+        let question = &*in_passages_script(question, &passages);
         let text = in_passages_script(text, &passages);
         let cleaned = drop_dangling_markers(&keep_quoted_markers(&text, &passages), passages.len());
         let yes_no = check::is_yes_no_question(question);
@@ -283,6 +286,8 @@ impl Engine {
         let keyword = self.keyword.clone();
         let query = retrieval_query.to_owned();
         let texts: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
+        let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let question = &*in_passages_script(question, &passages);
         let chosen = tokio::task::spawn_blocking(move || {
             let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
             best_sentences(keyword.as_ref(), &query, &passages)

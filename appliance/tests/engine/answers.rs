@@ -426,3 +426,24 @@ async fn regression_a_bare_right_fragment_fell_back_to_an_extract() {
     assert!(answer.extractive || answer.refused, "{answer:?}");
     assert!(!answer.answer.contains("3 doors"), "{}", answer.answer);
 }
+
+#[tokio::test]
+async fn regression_a_traditional_yes_or_no_question_lost_its_no_over_simplified_documents() {
+    // "數據會離開伺服器嗎？" got a bare extract where "数据会离开服务器吗？" got "不会。": the
+    // question's 離開 was not the 离开 that the passage's 留在 contradicts.
+    let test = with_documents_and_settings(Some(Vec::new()), |settings| settings.refuse_below_evidence_zh = 0.0).await;
+    test.ingest(
+        "/docs/欢迎.md",
+        "# 欢迎\n\n所有数据都留在本服务器上，不连接互联网。\n",
+        &[],
+    )
+    .await;
+    let question = "數據會離開伺服器嗎？";
+    let welcome = number_of(&test, question, "欢迎.md").await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say(format!("數據會離開伺服器 [{welcome}]。")));
+    let answer = ask_operator(&test, question).await;
+    assert!(answer.extractive && !answer.refused, "{answer:?}");
+    assert_eq!(answer.yes_no, Some(false), "{}", answer.answer);
+    assert!(answer.answer.starts_with("不会"), "{}", answer.answer);
+}
