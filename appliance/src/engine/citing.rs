@@ -22,7 +22,7 @@ use super::quote_checks::{
     ScoredPassages, copies_a_table, covers_like_a_quote, judged_sentences, names_from_weaker_sentences,
     quotes_a_weaker_command,
 };
-use super::script::in_passages_script;
+use super::script::{all_simplified, in_script};
 use crate::Result;
 
 /// Why an answer falls back when it holds up sentence by sentence but answers something else.
@@ -56,8 +56,9 @@ impl Engine {
         let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
         // The question too is read in the passages' script: "數據會離開伺服器嗎？" is answered
         // no by "所有数据都留在本服务器上" only once its 離開 is the 离开 that 留在 contradicts.
-        let question = &*in_passages_script(question, &passages);
-        let text = in_passages_script(text, &passages);
+        let simplified = all_simplified(&passages);
+        let question = &*in_script(question, simplified);
+        let text = in_script(text, simplified);
         let cleaned = drop_dangling_markers(&keep_quoted_markers(&text, &passages), passages.len());
         let yes_no = check::is_yes_no_question(question);
         let (lead, body) = if yes_no {
@@ -287,7 +288,7 @@ impl Engine {
         let query = retrieval_query.to_owned();
         let texts: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
         let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let question = &*in_passages_script(question, &passages);
+        let question = &*in_script(question, all_simplified(&passages));
         let chosen = tokio::task::spawn_blocking(move || {
             let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
             best_sentences(keyword.as_ref(), &query, &passages)

@@ -29,10 +29,16 @@ pub(super) fn is_simplified(text: &str) -> bool {
     (changed as f32) <= TRADITIONAL_SHARE * ideographs as f32
 }
 
-/// `text` in Simplified characters when every one of `passages` is Simplified: the answer
-/// is checked against them, and shown, in their script.
-pub(super) fn in_passages_script<'t>(text: &'t str, passages: &[&str]) -> Cow<'t, str> {
-    if is_simplified(text) || !passages.iter().all(|passage| is_simplified(passage)) {
+/// Whether every one of `passages` is Simplified: then the question and the answer are
+/// checked against them, and the answer shown, in their script ([`in_script`]).
+pub(super) fn all_simplified(passages: &[&str]) -> bool {
+    passages.iter().all(|passage| is_simplified(passage))
+}
+
+/// `text` in Simplified characters when `simplified` (the passages are, see
+/// [`all_simplified`]), else as it is.
+pub(super) fn in_script(text: &str, simplified: bool) -> Cow<'_, str> {
+    if !simplified || is_simplified(text) {
         return Cow::Borrowed(text);
     }
     Cow::Owned(to_mainland(text))
@@ -59,12 +65,12 @@ mod tests {
     fn regression_a_traditional_answer_over_simplified_passages_was_unsupported() {
         let simplified = ["所有数据都留在本服务器上，不连接互联网。"];
         assert_eq!(
-            in_passages_script("數據不會離開伺服器。", &simplified),
+            in_script("數據不會離開伺服器。", all_simplified(&simplified)),
             "数据不会离开服务器。"
         );
         let traditional = ["所有資料都留在本伺服器上。"];
         assert_eq!(
-            in_passages_script("數據不會離開伺服器。", &traditional),
+            in_script("數據不會離開伺服器。", all_simplified(&traditional)),
             "數據不會離開伺服器。",
             "Traditional passages keep a Traditional answer"
         );
