@@ -129,16 +129,23 @@ pub(super) fn best_sentences(
     // nothing. Not in Chinese: its units are characters, where "可以" in the question is
     // held by "可以上传" but not by "可见" (visible to), which answers "谁可以阅读".
     let english = !is_chinese(query);
+    // An introduction quoted without what it introduces ("... are loaded from a set of paths
+    // as follows:") says nothing: any other sentence near the best comes first, and it is
+    // quoted only alone.
+    let introduction = |index: usize| candidates[index].1.trim_end().ends_with([':', '：']);
+    order.retain(|index| scores[*index] >= best * NEAR_BEST);
+    order.sort_by_key(|index| introduction(*index));
     let mut seen = HashSet::new();
     let mut chosen: Vec<usize> = Vec::new();
     for index in order {
-        if chosen.len() == 2 || scores[index] < best * NEAR_BEST {
+        if chosen.len() == 2 {
             break;
         }
         let padding = english
             && chosen
                 .iter()
-                .any(|other| held[index].len() < held[*other].len() && held[index].is_subset(&held[*other]));
+                .any(|other| held[index].len() < held[*other].len() && held[index].is_subset(&held[*other]))
+            || introduction(index) && !chosen.is_empty();
         if !padding && seen.insert(lexical_units(&candidates[index].1)) {
             chosen.push(index);
         }
@@ -255,6 +262,29 @@ mod tests {
         let canteen = "The canteen opens for all staff. The canteen opens at 11:30 on weekdays.";
         let chosen = best_sentences(&keyword, "When does the canteen open?", &[canteen]).unwrap();
         assert_eq!(chosen.len(), 2, "{chosen:?}");
+    }
+
+    /// Before: "Does Debian use systemd as init?" was answered by the sentence that says so
+    /// and, beside it, "The unit configuration files are loaded from a set of paths (see
+    /// systemd-system.conf(5)) as follows:", quoted without the paths it introduces.
+    #[test]
+    fn regression_an_extract_quoted_an_introduction_without_what_it_introduces() {
+        let keyword = retrieval::KeywordIndex::in_memory(&[]).unwrap();
+        let passage = "The canteen opens at 11:30 on weekdays. On holidays the canteen opens as follows:\n\n\
+                       - Christmas: closed";
+        let chosen = best_sentences(&keyword, "When does the canteen open?", &[passage]).unwrap();
+        let sentences: Vec<&str> = chosen.iter().map(|(_, sentence)| sentence.as_str()).collect();
+        assert_eq!(sentences, ["The canteen opens at 11:30 on weekdays."]);
+        // Nor when it covers the question as well as the answer does, and comes first.
+        let passage = "The canteen opens as follows:\n\n- Christmas: closed\n\n\
+                       The canteen opens at 11:30 on weekdays.";
+        let chosen = best_sentences(&keyword, "When does the canteen open?", &[passage]).unwrap();
+        let sentences: Vec<&str> = chosen.iter().map(|(_, sentence)| sentence.as_str()).collect();
+        assert_eq!(sentences, ["The canteen opens at 11:30 on weekdays."]);
+        // Alone, it is still the best there is.
+        let introduction = "On holidays the canteen opens as follows:";
+        let chosen = best_sentences(&keyword, "When does the canteen open?", &[introduction]).unwrap();
+        assert_eq!(chosen[0].1, introduction);
     }
 
     /// Before: with the Debian chapter 3 PDF indexed, "How do I list the failed units?" was

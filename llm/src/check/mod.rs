@@ -4,9 +4,9 @@
 //! the internet": a sentence that drops a "not" shares almost every word with its passage.
 //! So a cited sentence must also agree with its passage on polarity (negations, counted per
 //! clause so that a double negative cancels out, and a few antonym pairs such as
-//! leave/stay), on every number, on every name it mentions, and on the language it says a
-//! thing is in. A sentence that fails one of these is a [`Conflict`]: the caller removes it
-//! and falls back to a quoted extract.
+//! leave/stay), on every number, on every name it mentions, on the language it says a
+//! thing is in, and on what an instruction is for. A sentence that fails one of these is a
+//! [`Conflict`]: the caller removes it and falls back to a quoted extract.
 //!
 //! The same clause alignment answers yes/no questions: the question's statement is compared
 //! with the sentence that supports it.
@@ -15,6 +15,7 @@ mod condition;
 mod languages;
 mod numbers;
 mod polarity;
+mod purpose;
 mod yes_no;
 
 use std::collections::HashSet;
@@ -41,6 +42,8 @@ pub enum Conflict {
     Name(String),
     /// A language the passage does not give for the same subject (it gives another).
     Language(String),
+    /// An instruction the passage gives for another purpose: the passage's sentence.
+    Purpose(String),
 }
 
 impl std::fmt::Display for Conflict {
@@ -51,6 +54,9 @@ impl std::fmt::Display for Conflict {
             Conflict::Name(name) => write!(formatter, "the passage does not mention {name}"),
             Conflict::Language(language) => {
                 write!(formatter, "the passage gives another language than {language} for it")
+            }
+            Conflict::Purpose(sentence) => {
+                write!(formatter, "the passage gives it for another purpose: \"{sentence}\"")
             }
         }
     }
@@ -274,6 +280,9 @@ pub fn conflict(sentence: &str, passage: &str) -> Option<Conflict> {
     if let Some(language) = languages::other_language(sentence, passage) {
         return Some(Conflict::Language(language));
     }
+    if let Some(sentence) = purpose::other_purpose(sentence, passage) {
+        return Some(Conflict::Purpose(sentence));
+    }
     for clause in clauses(sentence) {
         if let Some((matched, _)) = matching_clause(clause, passage)
             && states_the_same(clause, matched)
@@ -367,19 +376,8 @@ pub fn keeps_subject(sentence: &str, question: &str, passage: &str) -> bool {
     if subject.is_empty() {
         return true;
     }
-    let units = content_units(sentence);
-    let closest = crate::citations::split_sentences(&crate::citations::unwrap_lines(passage))
-        .into_iter()
-        .map(|candidate| {
-            let candidate_units = content_units(&candidate);
-            let shared = units
-                .iter()
-                .filter(|unit| candidate_units.iter().any(|other| same_word(unit, other)))
-                .count();
-            (shared, candidate_units)
-        })
-        .max_by_key(|(shared, _)| *shared)
-        .map(|(_, candidate_units)| candidate_units)
+    let closest = purpose::closest_sentence(sentence, passage)
+        .map(|closest| content_units(&closest))
         .unwrap_or_default();
     let present = subject
         .iter()
