@@ -308,6 +308,9 @@ impl Engine {
         let label = extract_label(question);
         answer.answer = format!("{label}{}", answer.answer);
         answer.extract_label = Some(label.trim_end().to_owned());
+        // A draft the quote contradicts says the opposite of the passage, whatever yes or no
+        // the model put in front of it.
+        let model_lead = contradicted_by_quote(question, &answer.rejected, &answer.sentences).or(model_lead);
         if check::is_yes_no_question(question)
             && let Some(yes) = extract_lead(question, &answer.sentences, model_lead)
         {
@@ -354,6 +357,21 @@ fn contradicted_lead(question: &str, conflict: &check::Conflict, sentence: &str)
         return None;
     };
     check::answers_yes(question, sentence).map(|says| !says)
+}
+
+/// The yes or no a left-out draft sentence implies by contradicting a quoted one
+/// ([`contradicted_lead`]). A draft that restates the question ("Yes, the twoside option
+/// makes the printer print on both sides of the paper.") cites nothing, so it is checked
+/// against the passage whose words it shares most, often not the one that answers; here it
+/// meets the sentence that does ("The option twoside does not tell the printer to actually
+/// make a two-sided printout").
+fn contradicted_by_quote(question: &str, drafts: &[SentenceSupport], quoted: &[SentenceSupport]) -> Option<bool> {
+    drafts.iter().find_map(|draft| {
+        quoted.iter().find_map(|quote| {
+            let conflict = check::conflict(&draft.text, &quote.text)?;
+            contradicted_lead(question, &conflict, &draft.text)
+        })
+    })
 }
 
 /// Adds the sentences that held up one by one to the answer's rejected ones, with the
@@ -450,6 +468,32 @@ mod tests {
 
     fn quoted(text: &str) -> Vec<SentenceSupport> {
         vec![SentenceSupport::quoted(text.to_owned(), 1)]
+    }
+
+    /// Before: "Does the twoside option make the printer print on both sides of the paper?"
+    /// got a bare extract of the sentence that says it does not. The model's restatement of
+    /// the question, citing nothing, had been checked against another passage.
+    #[test]
+    fn regression_a_restated_question_was_not_checked_against_the_quoted_sentence() {
+        let question = "Does the twoside option make the printer print on both sides of the paper?";
+        let quote = quoted("The option twoside does not tell the printer to actually make a two-sided printout.");
+        let draft = quoted("the twoside option makes the printer print on both sides of the paper.");
+        let lead = contradicted_by_quote(question, &draft, &quote);
+        assert_eq!(lead, Some(false));
+        assert_eq!(extract_lead(question, &quote, lead), Some(false));
+        // The model's "Yes" in front of the draft is what the quote contradicts.
+        assert_eq!(extract_lead(question, &quote, Some(true)), None, "before");
+        let agreeing = quoted("the twoside option does not make the printer print on both sides of the paper.");
+        assert_eq!(
+            contradicted_by_quote(question, &agreeing, &quote),
+            None,
+            "no contradiction"
+        );
+        assert_eq!(
+            extract_lead(question, &quote, None),
+            None,
+            "the quote alone is not enough"
+        );
     }
 
     /// Before: "Does the assistant need an internet connection?" got a bare extract, though
