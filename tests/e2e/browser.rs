@@ -194,6 +194,12 @@ fn employee_and_admin_journeys_in_both_languages() {
     assert_eq!(browser.text("#login-form h2"), "登录");
     browser.screenshot("zh-login");
     log_in(&browser, &base, "admin", &admin_password);
+    // Nothing to rate or copy before the first answer: the actions' `display: flex` once
+    // overrode their `hidden`, and "Helpful / Not helpful / Copy" stood under an empty chat.
+    assert_eq!(
+        browser.script("return getComputedStyle(document.getElementById('answer-actions')).display"),
+        json!("none")
+    );
 
     // Chat: sources appear first, the answer streams, a citation opens its page.
     browser.type_into("#question", "VPN 网关的地址是什么？");
