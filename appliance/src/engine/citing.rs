@@ -308,13 +308,13 @@ impl Engine {
         let label = extract_label(question);
         answer.answer = format!("{label}{}", answer.answer);
         answer.extract_label = Some(label.trim_end().to_owned());
-        // A draft the quote contradicts says the opposite of the passage, whatever yes or no
-        // the model put in front of it.
-        let model_lead = contradicted_by_quote(question, &answer.rejected, &answer.sentences).or(model_lead);
-        if check::is_yes_no_question(question)
-            && let Some(yes) = extract_lead(question, &answer.sentences, model_lead)
-        {
-            set_lead(question, answer, yes);
+        if check::is_yes_no_question(question) {
+            // A draft the quote contradicts says the opposite of the passage, whatever yes or
+            // no the model put in front of it.
+            let model_lead = contradicted_by_quote(question, &answer.rejected, &answer.sentences).or(model_lead);
+            if let Some(yes) = extract_lead(question, &answer.sentences, model_lead) {
+                set_lead(question, answer, yes);
+            }
         }
         Ok(())
     }

@@ -144,9 +144,9 @@ pub(super) fn best_sentences(
         let padding = english
             && chosen
                 .iter()
-                .any(|other| held[index].len() < held[*other].len() && held[index].is_subset(&held[*other]))
-            || introduction(index) && !chosen.is_empty();
-        if !padding && seen.insert(lexical_units(&candidates[index].1)) {
+                .any(|other| held[index].len() < held[*other].len() && held[index].is_subset(&held[*other]));
+        let beside_another = introduction(index) && !chosen.is_empty();
+        if !padding && !beside_another && seen.insert(lexical_units(&candidates[index].1)) {
             chosen.push(index);
         }
     }

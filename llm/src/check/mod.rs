@@ -376,7 +376,7 @@ pub fn keeps_subject(sentence: &str, question: &str, passage: &str) -> bool {
     if subject.is_empty() {
         return true;
     }
-    let closest = purpose::closest_sentence(sentence, passage)
+    let closest = closest_sentence(sentence, passage)
         .map(|closest| content_units(&closest))
         .unwrap_or_default();
     let present = subject
@@ -384,6 +384,20 @@ pub fn keeps_subject(sentence: &str, question: &str, passage: &str) -> bool {
         .filter(|unit| closest.iter().any(|other| same_word(unit, other)))
         .count();
     present * 2 >= subject.len()
+}
+
+/// The sentence of `passage` that shares the most content words with `sentence`.
+fn closest_sentence(sentence: &str, passage: &str) -> Option<String> {
+    let units = content_units(sentence);
+    crate::citations::split_sentences(&crate::citations::unwrap_lines(passage))
+        .into_iter()
+        .max_by_key(|candidate| {
+            let candidate_units = content_units(candidate);
+            units
+                .iter()
+                .filter(|unit| candidate_units.iter().any(|other| same_word(unit, other)))
+                .count()
+        })
 }
 
 /// Two stemmed units name the same word: equal, or (English) one a prefix of the other of

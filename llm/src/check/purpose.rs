@@ -6,7 +6,7 @@
 //! ...") are read: Chinese manuals put the purpose after the command ("不带参数运行
 //! hostname(1) 命令可以打印出当前的主机名"), with no marker that sets it apart.
 
-use super::{content_units, same_word};
+use super::{closest_sentence, content_units, same_word};
 
 /// The stemmed verb of the purpose clause that opens `sentence` ("print" of "To print out
 /// the current hostname ..."), if it opens with one.
@@ -23,20 +23,6 @@ fn purpose_verb(sentence: &str) -> Option<String> {
         .take_while(|character| character.is_ascii_alphabetic())
         .collect();
     content_units(&verb).into_iter().next()
-}
-
-/// The sentence of `passage` that shares the most content words with `sentence`.
-pub(super) fn closest_sentence(sentence: &str, passage: &str) -> Option<String> {
-    let units = content_units(sentence);
-    crate::citations::split_sentences(&crate::citations::unwrap_lines(passage))
-        .into_iter()
-        .max_by_key(|candidate| {
-            let candidate_units = content_units(candidate);
-            units
-                .iter()
-                .filter(|unit| candidate_units.iter().any(|other| same_word(unit, other)))
-                .count()
-        })
 }
 
 /// The passage sentence closest to `sentence` when that one gives the same instruction for
