@@ -318,6 +318,7 @@ pub async fn ask(settings: Settings, question: &str, json_output: bool) -> anyho
                 "refusal_reason": answer.refusal_reason,
                 "extractive": answer.extractive,
                 "extract_reason": answer.extract_reason,
+                "redraft_reason": answer.redraft_reason,
                 "yes_no": answer.yes_no,
                 "evidence": answer.evidence,
                 "sentences": answer.sentences,

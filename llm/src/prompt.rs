@@ -92,12 +92,18 @@ End each sentence with the number of the passage it comes from, like [1]."
 /// The chat messages for a grounded answer: the site's system prompt and the answer
 /// instruction in the system turn; the numbered passages, then the question, in the user turn.
 pub fn grounded_messages(system_prompt: &str, question: &str, passages: &[&str]) -> Vec<ChatMessage> {
+    numbered_messages(system_prompt, question, &numbered(passages))
+}
+
+/// [`grounded_messages`] over passages that keep the numbers they have elsewhere: a second
+/// draft shown only some passages' best sentences cites them by the numbers the answer's
+/// sources have.
+pub fn numbered_messages(system_prompt: &str, question: &str, passages: &[(usize, &str)]) -> Vec<ChatMessage> {
     let mut user = String::new();
     // Titles and pages stay out of the prompt: a small model tends to echo them as the answer.
-    for (index, passage) in passages.iter().enumerate() {
+    for (number, passage) in passages {
         user.push_str(&format!(
-            "<passage id=\"{}\">\n{}\n</passage>\n\n",
-            index + 1,
+            "<passage id=\"{number}\">\n{}\n</passage>\n\n",
             sanitize(passage.trim())
         ));
     }
@@ -124,8 +130,13 @@ pub fn grounded_messages(system_prompt: &str, question: &str, passages: &[&str])
 /// asks for. Not the question: a word of it that no passage has ("current", "need") is what
 /// makes a restatement unsupported.
 pub fn copy_sources(question: &str, passages: &[&str]) -> Vec<String> {
-    let mut sources: Vec<String> = passages.iter().map(|passage| sanitize(passage.trim())).collect();
-    sources.extend((1..=passages.len()).map(|number| format!(" [{number}]. [{number}]。")));
+    numbered_copy_sources(question, &numbered(passages))
+}
+
+/// [`copy_sources`] over passages that keep their numbers ([`numbered_messages`]).
+pub fn numbered_copy_sources(question: &str, passages: &[(usize, &str)]) -> Vec<String> {
+    let mut sources: Vec<String> = passages.iter().map(|(_, passage)| sanitize(passage.trim())).collect();
+    sources.extend(passages.iter().map(|(number, _)| format!(" [{number}]. [{number}]。")));
     if crate::check::is_yes_no_question(question) {
         let lead = if is_chinese(question) {
             "是的，不，"
@@ -135,6 +146,15 @@ pub fn copy_sources(question: &str, passages: &[&str]) -> Vec<String> {
         sources.push(lead.to_owned());
     }
     sources
+}
+
+/// `passages` numbered from 1.
+fn numbered<'a>(passages: &[&'a str]) -> Vec<(usize, &'a str)> {
+    passages
+        .iter()
+        .enumerate()
+        .map(|(index, passage)| (index + 1, *passage))
+        .collect()
 }
 
 /// The fixed refusal in the user's language.
@@ -162,6 +182,16 @@ mod tests {
         assert!(messages[0].content.ends_with(&answer_instruction("How do I reset?")));
         assert!(!answer_instruction("How do I reset?").contains("Yes"));
         assert!(answer_instruction("Can I reset it?").contains("Yes"));
+    }
+
+    #[test]
+    fn numbered_passages_keep_their_numbers() {
+        let messages = numbered_messages(DEFAULT_SYSTEM_PROMPT, "How do I reset?", &[(3, "Reset it.")]);
+        assert!(messages[1].content.contains("<passage id=\"3\">\nReset it."));
+        assert!(!messages[1].content.contains("id=\"1\""));
+        let sources = numbered_copy_sources("How do I reset?", &[(3, "Reset it.")]);
+        assert!(sources.iter().any(|source| source.contains("[3]")));
+        assert!(!sources.iter().any(|source| source.contains("[1]")));
     }
 
     #[test]

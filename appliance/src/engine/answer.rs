@@ -2,7 +2,9 @@
 //!
 //! Retrieval first (the sources are sent to the caller at once), then a refusal check on
 //! the evidence, then generation over the numbered passages, then the check of every
-//! sentence against its passage (`citing`), which may replace the answer by an extract.
+//! sentence against its passage (`citing`). An answer that fails it falls back to an
+//! extract, or, with `answer_redraft` on, first to a second draft from the passages' best
+//! sentences (`redraft`), checked the same way.
 
 use std::time::Instant;
 
@@ -81,6 +83,9 @@ pub struct Answer {
     /// For an extract, the label the answer text starts with after `lead`, in the
     /// question's language.
     pub extract_label: Option<String>,
+    /// Why the first generated answer was set aside, when the answer is a second draft
+    /// written from the passages' best sentences alone.
+    pub redraft_reason: Option<String>,
 }
 
 /// What a caller sees while an answer is produced.
@@ -123,6 +128,7 @@ impl Answer {
             yes_no: None,
             lead: None,
             extract_label: None,
+            redraft_reason: None,
         }
     }
 
@@ -342,6 +348,7 @@ impl Engine {
         let owned_query = retrieval_query.to_owned();
         let keyword = self.keyword.clone();
         let wait_limit = std::time::Duration::from_secs(self.settings.generator_wait_seconds);
+        let asker = events.clone();
         let outcome = tokio::task::spawn_blocking(move || -> anyhow::Result<Generation> {
             let generator = match models.generator() {
                 Ok(generator) => generator,
@@ -467,7 +474,18 @@ impl Engine {
             self.refuse(answer, question, "the model found no answer in the passages");
             return Ok(());
         }
-        self.cite(question, retrieval_query, trimmed, answer).await
+        let Some(fallback) = self.cite(question, retrieval_query, trimmed, answer).await? else {
+            return Ok(());
+        };
+        if self.settings.answer_redraft
+            && self
+                .redraft(question, retrieval_query, answer, &fallback, asker.as_ref())
+                .await?
+        {
+            return Ok(());
+        }
+        self.extract(question, retrieval_query, answer, &fallback.reason, fallback.lead)
+            .await
     }
 }
 

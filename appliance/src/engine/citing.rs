@@ -25,6 +25,23 @@ use super::quote_checks::{
 use super::script::{all_simplified, in_script};
 use crate::Result;
 
+/// Why a generated answer did not hold up, and the yes or no its draft implies for the
+/// extract that replaces it (see [`Engine::extract`]).
+#[derive(Debug)]
+pub(super) struct Fallback {
+    pub reason: String,
+    pub lead: Option<bool>,
+}
+
+impl Fallback {
+    fn new(reason: &str, lead: Option<bool>) -> Self {
+        Self {
+            reason: reason.to_owned(),
+            lead,
+        }
+    }
+}
+
 /// Why an answer falls back when it holds up sentence by sentence but answers something else.
 const NOT_WHAT_IS_ASKED: &str = "the generated answer does not speak of what the question asks";
 
@@ -43,15 +60,16 @@ const PARAPHRASE_SIMILARITY: f32 = 0.88;
 impl Engine {
     /// Checks the generated `text` sentence by sentence against the passages it cites and
     /// fills in the answer, its sentences and its citations. When a sentence contradicts its
-    /// passage, or none is supported, the answer falls back to a cited extract of the
-    /// passages, or is refused when no passage sentence covers the question.
+    /// passage, or none is supported, or the answer does not answer what is asked, the
+    /// answer is left unfilled and the reason returned: the caller falls back to a second
+    /// draft or to a cited extract of the passages ([`Engine::extract`]).
     pub(super) async fn cite(
         &self,
         question: &str,
         retrieval_query: &str,
         text: &str,
         answer: &mut Answer,
-    ) -> Result<()> {
+    ) -> Result<Option<Fallback>> {
         let passages: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
         let passages: Vec<&str> = passages.iter().map(String::as_str).collect();
         // The question too is read in the passages' script: "數據會離開伺服器嗎？" is answered
@@ -76,16 +94,16 @@ impl Engine {
             let lead = contradicted_lead(question, &conflict, &sentence).or(lead);
             let reason = conflict.to_string();
             set_aside(answer, &accepted, &reason);
-            return self.extract(question, retrieval_query, answer, &reason, lead).await;
+            return Ok(Some(Fallback { reason, lead }));
         }
         if accepted.is_empty() {
             let reason = "no sentence of the generated answer is supported by a passage";
-            return self.extract(question, retrieval_query, answer, reason, lead).await;
+            return Ok(Some(Fallback::new(reason, lead)));
         }
         if !yes_no && self.only_answers_condition(question, &accepted) {
             let reason = "the generated answer speaks of the question's condition, not of what it asks";
             set_aside(answer, &accepted, reason);
-            return self.extract(question, retrieval_query, answer, reason, lead).await;
+            return Ok(Some(Fallback::new(reason, lead)));
         }
         if !yes_no {
             let judged = judged_sentences(question, &accepted, &passages);
@@ -97,7 +115,7 @@ impl Engine {
             };
             if let Some(reason) = reason {
                 set_aside(answer, &accepted, reason);
-                return self.extract(question, retrieval_query, answer, reason, lead).await;
+                return Ok(Some(Fallback::new(reason, lead)));
             }
         }
         let mut accepted = accepted;
@@ -110,7 +128,7 @@ impl Engine {
                 (Some(model), Some(checked)) if model != checked => {
                     let reason = "the generated yes or no contradicts its own sentence";
                     set_aside(answer, &accepted, reason);
-                    return self.extract(question, retrieval_query, answer, reason, lead).await;
+                    return Ok(Some(Fallback::new(reason, lead)));
                 }
                 (_, Some(checked)) => {
                     let first = &mut accepted[0];
@@ -129,7 +147,7 @@ impl Engine {
         if let Some(yes) = checked_lead {
             set_lead(question, answer, yes);
         }
-        Ok(())
+        Ok(None)
     }
 
     /// Whether `sentences` speak of the event `question` is conditioned on (the upload of
@@ -377,7 +395,7 @@ fn contradicted_by_quote(question: &str, drafts: &[SentenceSupport], quoted: &[S
 /// Adds the sentences that held up one by one to the answer's rejected ones, with the
 /// reason the answer as a whole did not, when it falls back: a reviewer sees the whole
 /// draft, not only the sentences that failed alone.
-fn set_aside(answer: &mut Answer, accepted: &[SentenceSupport], reason: &str) {
+pub(super) fn set_aside(answer: &mut Answer, accepted: &[SentenceSupport], reason: &str) {
     answer.rejected.extend(accepted.iter().map(|sentence| SentenceSupport {
         supported: false,
         problem: Some(format!("the answer as a whole: {reason}")),
@@ -418,6 +436,8 @@ fn review(question: &str, sentences: &mut [SentenceSupport], passages: &[&str]) 
             let problem = conflict.to_string();
             contradiction.get_or_insert_with(|| (conflict, sentence.text.clone()));
             Some(problem)
+        } else if let Some(blank) = check::unfilled_blank(&sentence.text, passages) {
+            Some(format!("leaves a blank, {blank}, that no passage fills"))
         } else if check::echoes_instructions(&sentence.text, &instructions) {
             Some("repeats the prompt's instruction".to_owned())
         } else if check::is_incomplete(&sentence.text) {

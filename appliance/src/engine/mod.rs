@@ -20,6 +20,7 @@ mod indexing;
 mod jobs;
 mod quote_checks;
 mod readiness;
+mod redraft;
 mod script;
 mod search;
 mod stream;

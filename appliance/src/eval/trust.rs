@@ -247,6 +247,10 @@ pub async fn trust(settings: Settings, args: TrustArgs) -> anyhow::Result<()> {
                     .extract_reason
                     .as_deref()
                     .map(|reason| format!(" ({reason})"))
+                    .or_else(|| {
+                        let reason = answer.redraft_reason.as_deref()?;
+                        Some(format!(" (second draft; the first: {reason})"))
+                    })
                     .unwrap_or_default(),
             );
             for rejected in &answer.rejected {

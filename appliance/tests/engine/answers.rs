@@ -28,6 +28,11 @@ async fn with_documents_and_settings(
     test
 }
 
+/// Turns second drafts on (`answer_redraft`, off by default).
+fn redraft(settings: &mut appliance::settings::Settings) {
+    settings.answer_redraft = true;
+}
+
 /// The passage number the document `name` will have in the prompt for `question`.
 async fn number_of(test: &TestEngine, question: &str, name: &str) -> usize {
     let (hits, _) = test.engine.evidence(question, &Acl::operator()).await.unwrap();
@@ -101,7 +106,7 @@ async fn a_sentence_citing_the_wrong_passage_is_re_cited_to_the_one_that_support
 
 #[tokio::test]
 async fn an_answer_no_passage_supports_falls_back_to_a_cited_extract() {
-    let test = with_documents(Some(Vec::new())).await;
+    let test = with_documents_and_settings(Some(Vec::new()), redraft).await;
     let question = "When does the canteen open in the morning?";
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say("Lunch is served by robots on the moon [1].".to_owned()));
@@ -113,10 +118,89 @@ async fn an_answer_no_passage_supports_falls_back_to_a_cited_extract() {
             .replace("[1]", &format!("[{}]", answer.citations[0].n))
     );
     assert_eq!(answer.citations[0].document, "canteen.md");
+    // The second draft (turned on here), shown only the sentence quoted, said "I do not
+    // know." (the scripted generator's default) and failed too; both are kept for review.
+    assert_eq!(generator.calls(), 2);
+    let texts: Vec<&str> = answer.rejected.iter().map(|sentence| sentence.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        vec!["Lunch is served by robots on the moon .", "I do not know."],
+        "{answer:?}"
+    );
+    assert_eq!(answer.redraft_reason, None);
+}
+
+#[tokio::test]
+async fn a_failed_answer_gets_a_second_draft_from_the_sentence_an_extract_would_quote() {
+    let test = with_documents_and_settings(Some(Vec::new()), redraft).await;
+    let question = "When does the canteen open in the morning?";
+    let (canteen, _) = numbers(&test, question).await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say("Lunch is served by robots on the moon [1].".to_owned()));
+    generator.push(Script::Say(format!(
+        "Canteen doors open at seven in the morning [{canteen}]."
+    )));
+    let answer = ask_operator(&test, question).await;
+    assert!(!answer.extractive && !answer.refused, "{answer:?}");
+    assert_eq!(
+        answer.answer,
+        format!("Canteen doors open at seven in the morning [{canteen}].")
+    );
+    assert_eq!(
+        answer.redraft_reason.as_deref(),
+        Some("no sentence of the generated answer is supported by a passage")
+    );
     assert_eq!(
         answer.rejected.len(),
         1,
-        "the unsupported sentence is kept for review: {answer:?}"
+        "the first draft is kept for review: {answer:?}"
+    );
+    // The second prompt holds the quoted sentence under its heading, with its own number,
+    // and nothing of the other passage.
+    let shown = generator.prompts.lock().unwrap()[1].messages[1].content.clone();
+    assert!(
+        shown.contains(&format!("<passage id=\"{canteen}\">\nCanteen\n{CANTEEN_SENTENCE}")),
+        "{shown}"
+    );
+    assert!(!shown.contains("garage"), "{shown}");
+
+    // Off, the default, the failed answer falls back to the extract at once.
+    let test = with_documents(Some(Vec::new())).await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say("Lunch is served by robots on the moon [1].".to_owned()));
+    let answer = ask_operator(&test, question).await;
+    assert!(answer.extractive, "{answer:?}");
+    assert_eq!(generator.calls(), 1);
+}
+
+/// Before: "journald 的日志会保存多久？", which no document answers, got the second draft
+/// "1 [2]", a fragment of the one sentence it was shown that the check judged as that whole
+/// sentence.
+#[tokio::test]
+async fn regression_a_second_draft_that_was_a_bare_fragment_passed_as_an_answer() {
+    let test = with_documents_and_settings(Some(Vec::new()), redraft).await;
+    const JOURNAL: &str = "The journal keeps its logs for 1 month.";
+    test.ingest("/docs/journal.md", &format!("# Journal\n\n{JOURNAL}\n"), &[])
+        .await;
+    let question = "How long does the journal keep its logs?";
+    let journal = number_of(&test, question, "journal.md").await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say("Lunch is served by robots on the moon [1].".to_owned()));
+    generator.push(Script::Say(format!("1 [{journal}]")));
+    let answer = ask_operator(&test, question).await;
+    assert!(answer.extractive && !answer.refused, "{answer:?}");
+    assert!(
+        answer.answer.contains(JOURNAL.trim_end_matches('.')),
+        "{}",
+        answer.answer
+    );
+    assert!(
+        answer.rejected.iter().any(|sentence| sentence.text == "1"
+            && sentence
+                .problem
+                .as_deref()
+                .is_some_and(|problem| problem.contains("fragment"))),
+        "{answer:?}"
     );
 }
 

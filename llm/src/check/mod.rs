@@ -11,6 +11,7 @@
 //! The same clause alignment answers yes/no questions: the question's statement is compared
 //! with the sentence that supports it.
 
+mod blank;
 mod condition;
 mod languages;
 mod numbers;
@@ -20,6 +21,7 @@ mod yes_no;
 
 use std::collections::HashSet;
 
+pub use blank::unfilled_blank;
 pub use condition::asked_and_condition;
 use numbers::chinese_digit;
 pub use numbers::numbers;
