@@ -2,7 +2,7 @@
 //! known page of the Debian Reference; the citation must point at that document and page.
 //! The documents are the demo knowledge base (`demo/`, see `demo/LICENSES.md`).
 
-use super::{appliance, appliance_unchecked, binary, demo_docs, last_json_line, models_dir};
+use super::{appliance, appliance_unchecked, appliance_with, binary, demo_docs, last_json_line, models_dir};
 
 #[test]
 fn ask_cites_the_debian_reference_page() {
@@ -80,17 +80,8 @@ fn ask_cites_the_debian_reference_page() {
     // weaker line and fails; its second draft holds. Off (the default), the same question
     // gets the extract.
     let question = "What happens if modules.dep wasn't generated properly?";
-    let output = std::process::Command::new(binary())
-        .arg("--data-dir")
-        .arg(data.path())
-        .arg("--models-dir")
-        .arg(models_dir())
-        .args(["ask", question, "--json"])
-        .env("APPLIANCE__ANSWER_REDRAFT", "true")
-        .output()
-        .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
-    let redrafted = last_json_line(&output);
+    let redraft = [("APPLIANCE__ANSWER_REDRAFT".to_owned(), "true".to_owned())];
+    let redrafted = last_json_line(&appliance_with(data.path(), &redraft, &["ask", question, "--json"]));
     eprintln!("second draft: {redrafted}");
     let without = last_json_line(&appliance(data.path(), &["ask", question, "--json"]));
     eprintln!("without a second draft: {without}");
