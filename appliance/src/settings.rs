@@ -47,9 +47,9 @@ pub struct Settings {
     /// of near-equal words the model writes the passage's own (0: plain greedy decoding).
     pub answer_copy_bias: f32,
     /// When the generated answer fails its check, ask the model once more, shown only the
-    /// passage sentences an extract would quote, before falling back to that extract. Off by
-    /// default: more right answers on the trust set, and a wrong one on the welcome page
-    /// (README, Trust).
+    /// passage sentences an extract would quote, before falling back to that extract. On by
+    /// default: 18 more right answers of 240 on the trust set, none wrong (README, Trust);
+    /// off saves the second generation's time when a first draft fails.
     pub answer_redraft: bool,
     /// Most tokens an answer may have.
     pub answer_max_tokens: usize,
@@ -231,7 +231,7 @@ impl Settings {
             answer_passage_tokens: 900,
             answer_focus_sentences: 0,
             answer_copy_bias: 0.0,
-            answer_redraft: false,
+            answer_redraft: true,
             answer_max_tokens: 256,
             refuse_below_similarity: 0.78,
             // Chosen together with `eval answers --calibrate --limit 200` on the dev queries of

@@ -74,16 +74,16 @@ fn ask_cites_the_debian_reference_page() {
         assert!(answer["answer"].as_str().unwrap().contains(&marker), "{answer}");
     }
 
-    // With second drafts turned on, a first draft that fails its check gets a second one,
-    // written from the sentence an extract would quote and checked the same way. On the
-    // machine measured, the 0.5B's first draft for this question quotes `depmod -a` from a
-    // weaker line and fails; its second draft holds. Off (the default), the same question
-    // gets the extract.
+    // A first draft that fails its check gets a second one (the default), written from the
+    // sentence an extract would quote and checked the same way. On the machine measured,
+    // the 0.5B's first draft for this question quotes `depmod -a` from a weaker line and
+    // fails; its second draft holds. With second drafts turned off, the same question gets
+    // the extract.
     let question = "What happens if modules.dep wasn't generated properly?";
-    let redraft = [("APPLIANCE__ANSWER_REDRAFT".to_owned(), "true".to_owned())];
-    let redrafted = last_json_line(&appliance_with(data.path(), &redraft, &["ask", question, "--json"]));
+    let redrafted = last_json_line(&appliance(data.path(), &["ask", question, "--json"]));
     eprintln!("second draft: {redrafted}");
-    let without = last_json_line(&appliance(data.path(), &["ask", question, "--json"]));
+    let off = [("APPLIANCE__ANSWER_REDRAFT".to_owned(), "false".to_owned())];
+    let without = last_json_line(&appliance_with(data.path(), &off, &["ask", question, "--json"]));
     eprintln!("without a second draft: {without}");
     assert_eq!(redrafted["refused"], false, "{redrafted}");
     assert!(redrafted["answer"].as_str().unwrap().contains("udev"), "{redrafted}");

@@ -3,8 +3,8 @@
 //! Retrieval first (the sources are sent to the caller at once), then a refusal check on
 //! the evidence, then generation over the numbered passages, then the check of every
 //! sentence against its passage (`citing`). An answer that fails it falls back to an
-//! extract, or, with `answer_redraft` on, first to a second draft from the passages' best
-//! sentences (`redraft`), checked the same way.
+//! extract, or, with `answer_redraft` on (the default), first to a second draft from the
+//! passages' best sentences (`redraft`), checked the same way.
 
 use std::time::Instant;
 

@@ -1,4 +1,4 @@
-//! The second draft (`answer_redraft`, off by default: README, Trust). When the generated
+//! The second draft (`answer_redraft`, on by default: README, Trust). When the generated
 //! answer fails its check but passage sentences cover the question, the model is asked
 //! again, shown only those sentences (the ones an extract would quote, under their headings
 //! and with their passages' own numbers). Given whole passages, the small model often
@@ -7,6 +7,7 @@
 //! sentence says. The draft goes through the same check against the whole passages
 //! (`citing`); when it fails too, the answer is the extract, as without a second draft.
 
+use std::collections::HashSet;
 use std::time::Instant;
 
 use llm::check;
@@ -50,6 +51,9 @@ impl Engine {
             .map(|(_, text)| text.as_str())
             .collect::<Vec<_>>()
             .join(" ");
+        if !self.shows_what_is_asked(question, &shown_text) {
+            return Ok(false);
+        }
         let system_text = self.system_prompt().await?.text;
         let models = self.models.clone();
         let settings = self.settings.clone();
@@ -124,6 +128,24 @@ impl Engine {
             set_aside(answer, &second.sentences, problem);
         }
         Ok(false)
+    }
+}
+
+impl Engine {
+    /// Whether the sentences shown hold a keyword term of what the question asks, apart
+    /// from the condition it is asked under. Shown only "管理员可以上传 …" and "每份文档只对
+    /// 指定的用户组可见 …" for "文档上传后谁可以阅读？", which name the upload but not the
+    /// reading, the model answered "文档上传后，管理员可以阅读 [1]。": the question's own
+    /// predicate given the subject of the sentence about the condition. Every word of it
+    /// stands in the question or the sentences shown, so no check of the draft tells it from
+    /// a restatement; the extract shows those sentences as what they are.
+    fn shows_what_is_asked(&self, question: &str, shown: &str) -> bool {
+        let Some((asked, _)) = check::asked_and_condition(question) else {
+            return true;
+        };
+        let terms = self.keyword.content_terms(&asked);
+        let said: HashSet<String> = self.keyword.tokens(shown).into_iter().collect();
+        terms.is_empty() || terms.iter().any(|term| said.contains(term))
     }
 }
 

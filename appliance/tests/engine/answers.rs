@@ -28,9 +28,14 @@ async fn with_documents_and_settings(
     test
 }
 
-/// Turns second drafts on (`answer_redraft`, off by default).
+/// Turns second drafts on (`answer_redraft`, the default), whatever the default becomes.
 fn redraft(settings: &mut appliance::settings::Settings) {
     settings.answer_redraft = true;
+}
+
+/// Turns second drafts off.
+fn no_redraft(settings: &mut appliance::settings::Settings) {
+    settings.answer_redraft = false;
 }
 
 /// The passage number the document `name` will have in the prompt for `question`.
@@ -164,8 +169,8 @@ async fn a_failed_answer_gets_a_second_draft_from_the_sentence_an_extract_would_
     );
     assert!(!shown.contains("garage"), "{shown}");
 
-    // Off, the default, the failed answer falls back to the extract at once.
-    let test = with_documents(Some(Vec::new())).await;
+    // Off, the failed answer falls back to the extract at once.
+    let test = with_documents_and_settings(Some(Vec::new()), no_redraft).await;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say("Lunch is served by robots on the moon [1].".to_owned()));
     let answer = ask_operator(&test, question).await;
@@ -202,6 +207,35 @@ async fn regression_a_second_draft_that_was_a_bare_fragment_passed_as_an_answer(
                 .is_some_and(|problem| problem.contains("fragment"))),
         "{answer:?}"
     );
+}
+
+/// Before, with second drafts on and only the welcome pages indexed: "文档上传后谁可以阅读？"
+/// got the second draft "文档上传后，管理员可以阅读 [1]。", shown sentences about uploading
+/// that say nothing of reading. The page says no such thing.
+#[tokio::test]
+async fn regression_a_second_draft_gave_the_question_the_subject_of_its_condition() {
+    // e5 finds the page close in meaning (the real run got this far); the fake embedder's
+    // hashed words cannot, so the early refusal is lowered to let the question through.
+    let test = super::TestEngine::with_settings(Some(Vec::new()), |settings| {
+        redraft(settings);
+        settings.refuse_below_evidence_zh = 0.25;
+    })
+    .await;
+    for (name, text) in [
+        ("/docs/welcome.md", include_str!("../../../demo/documents/welcome.md")),
+        ("/docs/欢迎.md", include_str!("../../../demo/documents/欢迎.md")),
+    ] {
+        test.ingest(name, text, &[]).await;
+    }
+    let question = "文档上传后谁可以阅读？";
+    let welcome = number_of(&test, question, "欢迎.md").await;
+    let generator = test.generator.as_ref().unwrap();
+    generator.push(Script::Say("午饭由月球上的机器人供应 [1]。".to_owned()));
+    generator.push(Script::Say(format!("文档上传后，管理员可以阅读 [{welcome}]。")));
+    let answer = ask_operator(&test, question).await;
+    assert!(answer.extractive && !answer.refused, "{answer:?}");
+    assert!(!answer.answer.contains("管理员可以阅读"), "{}", answer.answer);
+    assert_eq!(generator.calls(), 1, "{answer:?}");
 }
 
 #[tokio::test]
