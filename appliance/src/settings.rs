@@ -48,7 +48,7 @@ pub struct Settings {
     pub answer_copy_bias: f32,
     /// When the generated answer fails its check, ask the model once more, shown only the
     /// passage sentences an extract would quote, before falling back to that extract. On by
-    /// default: 18 more right answers of 240 on the trust set, none wrong (README, Trust);
+    /// default: 15 more right answers of 240 on the trust set, none wrong (README, Trust);
     /// off saves the second generation's time when a first draft fails.
     pub answer_redraft: bool,
     /// Most tokens an answer may have.

@@ -477,7 +477,13 @@ impl Engine {
         let Some(fallback) = self.cite(question, retrieval_query, trimmed, answer).await? else {
             return Ok(());
         };
+        // A draft that contradicted its passage misread it, and shown the same sentences the
+        // model misreads them again: "Why shouldn't I make the thesis cover with \makecoveri
+        // myself?" got the second draft "The thesis cover should be made with \makecoveri, not
+        // \makecover [1].", from a page that says such commands cannot guarantee the page
+        // numbers. The extract quotes the page, led by the yes or no the contradiction gives.
         if self.settings.answer_redraft
+            && !fallback.contradicted
             && self
                 .redraft(question, retrieval_query, answer, &fallback, asker.as_ref())
                 .await?
@@ -486,6 +492,26 @@ impl Engine {
         }
         self.extract(question, retrieval_query, answer, &fallback.reason, fallback.lead)
             .await
+    }
+}
+
+/// Why a generated answer did not hold up, and the yes or no its draft implies for the
+/// extract that replaces it (see [`Engine::extract`]).
+#[derive(Debug)]
+pub(super) struct Fallback {
+    pub reason: String,
+    pub lead: Option<bool>,
+    /// The draft said "not" where its passage does not, or the other way round.
+    pub contradicted: bool,
+}
+
+impl Fallback {
+    pub(super) fn new(reason: &str, lead: Option<bool>) -> Self {
+        Self {
+            reason: reason.to_owned(),
+            lead,
+            contradicted: false,
+        }
     }
 }
 

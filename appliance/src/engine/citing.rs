@@ -16,7 +16,7 @@ use llm::citations::{
 use llm::prompt::{DEFAULT_SYSTEM_PROMPT, answer_instruction, is_chinese};
 
 use super::Engine;
-use super::answer::{Answer, Citation};
+use super::answer::{Answer, Citation, Fallback};
 use super::extract::{best_sentences, extract_label};
 use super::quote_checks::{
     ScoredPassages, copies_a_table, covers_like_a_quote, judged_sentences, names_from_weaker_sentences,
@@ -24,23 +24,6 @@ use super::quote_checks::{
 };
 use super::script::{all_simplified, in_script};
 use crate::Result;
-
-/// Why a generated answer did not hold up, and the yes or no its draft implies for the
-/// extract that replaces it (see [`Engine::extract`]).
-#[derive(Debug)]
-pub(super) struct Fallback {
-    pub reason: String,
-    pub lead: Option<bool>,
-}
-
-impl Fallback {
-    fn new(reason: &str, lead: Option<bool>) -> Self {
-        Self {
-            reason: reason.to_owned(),
-            lead,
-        }
-    }
-}
 
 /// Why an answer falls back when it holds up sentence by sentence but answers something else.
 const NOT_WHAT_IS_ASKED: &str = "the generated answer does not speak of what the question asks";
@@ -94,7 +77,12 @@ impl Engine {
             let lead = contradicted_lead(question, &conflict, &sentence).or(lead);
             let reason = conflict.to_string();
             set_aside(answer, &accepted, &reason);
-            return Ok(Some(Fallback { reason, lead }));
+            let contradicted = matches!(conflict, check::Conflict::Polarity(_));
+            return Ok(Some(Fallback {
+                reason,
+                lead,
+                contradicted,
+            }));
         }
         if accepted.is_empty() {
             let reason = "no sentence of the generated answer is supported by a passage";

@@ -6,6 +6,8 @@
 //! neighbouring question; given the sentence that answers, it mostly says what that
 //! sentence says. The draft goes through the same check against the whole passages
 //! (`citing`); when it fails too, the answer is the extract, as without a second draft.
+//! A first draft that contradicted its passage gets none (`answer`): the model misread the
+//! passage, and shown the same sentences it misreads them again.
 
 use std::collections::HashSet;
 use std::time::Instant;
@@ -17,8 +19,8 @@ use llm::{GenerationEvent, GenerationRequest};
 use tokio::sync::mpsc::UnboundedSender;
 
 use super::Engine;
-use super::answer::{Answer, AnswerEvent};
-use super::citing::{Fallback, set_aside};
+use super::answer::{Answer, AnswerEvent, Fallback};
+use super::citing::set_aside;
 use super::extract::{best_sentences, candidate_sentences};
 use crate::Result;
 
