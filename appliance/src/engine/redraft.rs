@@ -15,6 +15,7 @@ use std::time::Instant;
 use llm::check;
 use llm::prompt::{NOT_FOUND_MARKER, numbered_copy_sources, numbered_messages};
 use llm::{GenerationEvent, GenerationRequest};
+use retrieval::KeywordStore;
 
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -40,22 +41,22 @@ impl Engine {
         let texts: Vec<String> = answer.sources.iter().map(|hit| hit.text.clone()).collect();
         let keyword = self.keyword.clone();
         let query = retrieval_query.to_owned();
-        let shown = tokio::task::spawn_blocking(move || {
+        let asked = question.to_owned();
+        let shown = tokio::task::spawn_blocking(move || -> retrieval::Result<_> {
             let passages: Vec<&str> = texts.iter().map(String::as_str).collect();
-            best_sentences(keyword.as_ref(), &query, &passages).map(|chosen| under_headings(&passages, chosen))
+            let shown = under_headings(&passages, best_sentences(keyword.as_ref(), &query, &passages)?);
+            let text = shown
+                .iter()
+                .map(|(_, text)| text.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            let worth_asking = !shown.is_empty() && shows_what_is_asked(keyword.as_ref(), &asked, &text);
+            Ok(worth_asking.then_some((shown, text)))
         })
         .await??;
-        if shown.is_empty() {
+        let Some((shown, shown_text)) = shown else {
             return Ok(false);
-        }
-        let shown_text: String = shown
-            .iter()
-            .map(|(_, text)| text.as_str())
-            .collect::<Vec<_>>()
-            .join(" ");
-        if !self.shows_what_is_asked(question, &shown_text) {
-            return Ok(false);
-        }
+        };
         let system_text = self.system_prompt().await?.text;
         let models = self.models.clone();
         let settings = self.settings.clone();
@@ -133,22 +134,20 @@ impl Engine {
     }
 }
 
-impl Engine {
-    /// Whether the sentences shown hold a keyword term of what the question asks, apart
-    /// from the condition it is asked under. Shown only "管理员可以上传 …" and "每份文档只对
-    /// 指定的用户组可见 …" for "文档上传后谁可以阅读？", which name the upload but not the
-    /// reading, the model answered "文档上传后，管理员可以阅读 [1]。": the question's own
-    /// predicate given the subject of the sentence about the condition. Every word of it
-    /// stands in the question or the sentences shown, so no check of the draft tells it from
-    /// a restatement; the extract shows those sentences as what they are.
-    fn shows_what_is_asked(&self, question: &str, shown: &str) -> bool {
-        let Some((asked, _)) = check::asked_and_condition(question) else {
-            return true;
-        };
-        let terms = self.keyword.content_terms(&asked);
-        let said: HashSet<String> = self.keyword.tokens(shown).into_iter().collect();
-        terms.is_empty() || terms.iter().any(|term| said.contains(term))
-    }
+/// Whether the sentences shown hold a keyword term of what the question asks, apart from
+/// the condition it is asked under. Shown only "管理员可以上传 …" and "每份文档只对指定的用户组
+/// 可见 …" for "文档上传后谁可以阅读？", which name the upload but not the reading, the model
+/// answered "文档上传后，管理员可以阅读 [1]。": the question's own predicate given the subject
+/// of the sentence about the condition. Every word of it stands in the question or the
+/// sentences shown, so no check of the draft tells it from a restatement; the extract shows
+/// those sentences as what they are.
+fn shows_what_is_asked(keyword: &dyn KeywordStore, question: &str, shown: &str) -> bool {
+    let Some((asked, _)) = check::asked_and_condition(question) else {
+        return true;
+    };
+    let terms = keyword.content_terms(&asked);
+    let said: HashSet<String> = keyword.tokens(shown).into_iter().collect();
+    terms.is_empty() || terms.iter().any(|term| said.contains(term))
 }
 
 /// Fewest content words (a Chinese character counts as one) that a second draft must hold

@@ -238,27 +238,35 @@ async fn regression_a_second_draft_gave_the_question_the_subject_of_its_conditio
     assert_eq!(generator.calls(), 1, "{answer:?}");
 }
 
-/// Before: a first draft that contradicted its passage got a second draft, and the model,
-/// shown the same sentences, misread them again ("The thesis cover should be made with
-/// \makecoveri, not \makecover [1]." where the page says not to).
-#[tokio::test]
-async fn regression_a_contradicted_first_draft_got_a_second_draft() {
-    let test = with_documents_and_settings(Some(Vec::new()), redraft).await;
+const NETWORK_QUESTION: &str = "Does the appliance use an internet connection?";
+
+/// The canteen and parking documents and a page saying no internet connection is used,
+/// with that page's passage number for [`NETWORK_QUESTION`].
+async fn with_network_page(change: impl FnOnce(&mut appliance::settings::Settings)) -> (TestEngine, usize) {
+    let test = with_documents_and_settings(Some(Vec::new()), change).await;
     test.ingest(
         "/docs/network.md",
         "# Network\n\nNothing leaves this server: no internet connection is used.\n",
         &[],
     )
     .await;
-    let question = "Does the appliance use an internet connection?";
-    let network = number_of(&test, question, "network.md").await;
+    let network = number_of(&test, NETWORK_QUESTION, "network.md").await;
+    (test, network)
+}
+
+/// Before: a first draft that contradicted its passage got a second draft, and the model,
+/// shown the same sentences, misread them again ("The thesis cover should be made with
+/// \makecoveri, not \makecover [1]." where the page says not to).
+#[tokio::test]
+async fn regression_a_contradicted_first_draft_got_a_second_draft() {
+    let (test, network) = with_network_page(redraft).await;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say(format!(
         "The appliance uses an internet connection [{network}]."
     )));
     // A second draft, were there one, would hold.
     generator.push(Script::Say(format!("No internet connection is used [{network}].")));
-    let answer = ask_operator(&test, question).await;
+    let answer = ask_operator(&test, NETWORK_QUESTION).await;
     assert_eq!(generator.calls(), 1, "{answer:?}");
     assert!(answer.extractive && !answer.refused, "{answer:?}");
     assert!(
@@ -271,15 +279,8 @@ async fn regression_a_contradicted_first_draft_got_a_second_draft() {
 
 #[tokio::test]
 async fn regression_an_answer_that_drops_the_not_is_replaced_by_the_passage() {
-    let test = with_documents(Some(Vec::new())).await;
-    test.ingest(
-        "/docs/network.md",
-        "# Network\n\nNothing leaves this server: no internet connection is used.\n",
-        &[],
-    )
-    .await;
-    let question = "Does the appliance use an internet connection?";
-    let network = number_of(&test, question, "network.md").await;
+    let (test, network) = with_network_page(|_| {}).await;
+    let question = NETWORK_QUESTION;
     let generator = test.generator.as_ref().unwrap();
     generator.push(Script::Say(format!(
         "Yes. The appliance uses an internet connection [{network}]."
