@@ -7,6 +7,12 @@ cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/fetch-models.sh "${APPLIANCE_MODELS_DIR:-models}"
 cargo fmt --all -- --check
+# The workspace denies `unsafe`; one module, the 8-bit kernel, allows it, and no other may.
+unsafe_files=$(grep -rl --include='*.rs' 'allow(unsafe_code)' appliance ingest retrieval llm web tests || true)
+if [ "$unsafe_files" != "llm/src/tiles.rs" ]; then
+    echo "only llm/src/tiles.rs may allow unsafe code; found: ${unsafe_files:-none}" >&2
+    exit 1
+fi
 # Lints and build in one pass: clippy's driver compiles the workspace's own crates, as
 # `cargo clippy -- -D warnings` does, but building them instead of only checking, so the
 # dependencies are compiled once instead of once for the lints and again for the tests.

@@ -79,7 +79,7 @@ pub struct Settings {
     pub generator_wait_seconds: u64,
     /// Keep e5's layer weights 4-bit (what `embedder_layers` "q4" does).
     pub embedder_quantized: bool,
-    /// How e5's layer matrices are held: `q8` (8-bit, for candle's repacked kernels), `f32`
+    /// How e5's layer matrices are held: `q8` (8-bit, for the 8-bit kernels), `f32`
     /// or `q4`; unset, q8 where the CPU has AVX-512 VNNI and f32 elsewhere.
     pub embedder_layers: Option<llm::e5::E5Layers>,
     /// The generator's GGUF file name inside the models directory (default: the prepared

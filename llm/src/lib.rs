@@ -19,6 +19,7 @@ pub mod queue;
 pub mod qwen2;
 pub mod remote;
 pub mod requantize;
+mod tiles;
 
 pub use error::{Error, Result};
 pub use generator::{

@@ -1,37 +1,54 @@
-//! Matrix products on candle's fastest x86 kernels, for matrices of any input width.
+//! Matrix products on the fastest kernel this CPU has, for matrices of any input width.
 //!
-//! candle 0.11 multiplies quantised weights fastest through repacked tiles, but only for
-//! matrices whose input width is a multiple of 256, and only for some formats on each CPU:
-//! 8-bit (Q8_0) tiles need `vpdpbusd` (AVX-512 VNNI); on a CPU with only AVX2 the repacked
-//! 6-bit (Q6_K) tiles are the fastest format that does not lose precision against the 5- and
-//! 8-bit files we read. A [`Linear`] stores its matrix in that format ([`format`]) with the
-//! input width zero-padded to the next multiple of 256 and pads its inputs to match: the
-//! padding multiplies zeros, the results are those of the unpadded product, and the fast
-//! kernels take all of them. Measured on 2 cores, 896x896 matrix, 256 rows / one row:
-//! AVX-512 VNNI, Q8_0 38 -> 381 / 50 -> 217 GOP/s; AVX2 only (AMD EPYC), Q5_0 8.2 / 8.2,
-//! Q8_0 14.9 / 14.8, Q6_K padded to 1024 54.1 / 21.3 GOP/s (`examples/kernel_probe.rs`).
-//! There f32 reaches 61.7 GOP/s on 256 rows but 15.8 on one, with four times the memory.
+//! Where the CPU has AVX-512 VNNI, a [`Linear`] holds its matrix once as our own 8-bit
+//! [`Tiles`] (`crate::tiles`), at its own width. Elsewhere it uses candle 0.11's repacked
+//! kernels, which want input widths that are multiples of 256: the matrix is stored in
+//! [`format`] (on a CPU with only AVX2 the repacked 6-bit Q6_K tiles are the fastest format
+//! that does not lose precision against the 5- and 8-bit files we read) with the input width
+//! zero-padded to the next multiple of 256, and inputs are padded to match: the padding
+//! multiplies zeros, the results are those of the unpadded product. Measured on 2 cores,
+//! 896x896 matrix, 256 rows / one row, with candle's kernels: AVX-512 VNNI, Q8_0 38 -> 381 /
+//! 50 -> 217 GOP/s; AVX2 only (AMD EPYC), Q5_0 8.2 / 8.2, Q8_0 14.9 / 14.8, Q6_K padded to
+//! 1024 54.1 / 21.3 GOP/s (`examples/kernel_probe.rs`). There f32 reaches 61.7 GOP/s on 256
+//! rows but 15.8 on one, with four times the memory. `crate::tiles` says what our own
+//! kernel gains over candle's where both run.
 
 use std::borrow::Cow;
 
 use candle_core::quantized::{GgmlDType, QMatMul, QStorage, QTensor};
 use candle_core::{D, Device, Module, Tensor};
 
-/// Input widths candle's repacked 8-bit kernels accept are multiples of this.
+use crate::tiles::{self, Input, Tiles};
+
+/// Input widths candle's repacked kernels accept are multiples of this.
 const REPACKED_WIDTH: usize = 256;
 
-/// A linear layer with the input width padded to a multiple of 256: weights in [`format`],
-/// or Q8_0 when made by [`Linear::from_q4_0`].
+/// A linear layer on the fastest product this CPU has: our own 8-bit [`Tiles`] at the
+/// matrix's own width where the CPU has AVX-512 VNNI, else candle's repacked kernels in
+/// [`format`] with the input width padded to a multiple of 256.
 #[derive(Debug)]
 pub(crate) struct Linear {
-    weights: QMatMul,
-    padding: usize,
+    product: Product,
     bias: Option<Tensor>,
+}
+
+#[derive(Debug)]
+enum Product {
+    Tiles(Tiles),
+    Padded { weights: QMatMul, padding: usize },
 }
 
 impl Linear {
     pub(crate) fn new(weights: &Tensor, bias: Option<Tensor>) -> candle_core::Result<Self> {
-        let inputs = weights.dim(1)?;
+        let (rows, inputs) = weights.dims2()?;
+        if eight_bit_supported() && inputs.is_multiple_of(tiles::BLOCK) {
+            let quantized = QTensor::quantize(weights, GgmlDType::Q8_0)?;
+            let tiles = Tiles::from_q8_0(&quantized.data()?, rows, inputs).map_err(candle_core::Error::Msg)?;
+            return Ok(Self {
+                product: Product::Tiles(tiles),
+                bias,
+            });
+        }
         let padding = inputs.next_multiple_of(REPACKED_WIDTH) - inputs;
         let padded = if padding == 0 {
             weights.clone()
@@ -39,8 +56,10 @@ impl Linear {
             weights.pad_with_zeros(D::Minus1, 0, padding)?
         };
         Ok(Self {
-            weights: QMatMul::from_qtensor(QTensor::quantize(&padded, format())?)?,
-            padding,
+            product: Product::Padded {
+                weights: QMatMul::from_qtensor(QTensor::quantize(&padded, format())?)?,
+                padding,
+            },
             bias,
         })
     }
@@ -60,7 +79,12 @@ impl Linear {
         if !columns.is_multiple_of(VALUES) || blocks.len() != rows * columns / VALUES * Q4_BYTES {
             candle_core::bail!("{} bytes are not {rows} x {columns} Q4_0 values", blocks.len());
         }
-        let padded_columns = columns.next_multiple_of(REPACKED_WIDTH);
+        let tiled = eight_bit_supported();
+        let padded_columns = if tiled {
+            columns
+        } else {
+            columns.next_multiple_of(REPACKED_WIDTH)
+        };
         let row_blocks = columns / VALUES;
         // Padding blocks are zero: scale 0, values 0.
         let mut converted = vec![0u8; rows * padded_columns / VALUES * Q8_BYTES];
@@ -76,21 +100,38 @@ impl Linear {
                 }
             }
         }
-        let storage = QStorage::from_data(Cow::Owned(converted), &Device::Cpu, GgmlDType::Q8_0)?;
-        Ok(Self {
-            weights: QMatMul::from_qtensor(QTensor::new(storage, (rows, padded_columns))?)?,
-            padding: padded_columns - columns,
-            bias,
-        })
+        let product = if tiled {
+            Product::Tiles(Tiles::from_q8_0(&converted, rows, columns).map_err(candle_core::Error::Msg)?)
+        } else {
+            let storage = QStorage::from_data(Cow::Owned(converted), &Device::Cpu, GgmlDType::Q8_0)?;
+            Product::Padded {
+                weights: QMatMul::from_qtensor(QTensor::new(storage, (rows, padded_columns))?)?,
+                padding: padded_columns - columns,
+            }
+        };
+        Ok(Self { product, bias })
     }
 
-    /// `input` is `[rows, inputs]`.
+    /// `input` is `[..., inputs]`; the result is `[..., outputs]`.
     pub(crate) fn forward(&self, input: &Tensor) -> candle_core::Result<Tensor> {
-        let output = if self.padding == 0 {
-            self.weights.forward(input)?
-        } else {
-            self.weights
-                .forward(&input.pad_with_zeros(D::Minus1, 0, self.padding)?)?
+        let output = match &self.product {
+            Product::Tiles(tiles) => {
+                let mut shape = input.dims().to_vec();
+                let columns = shape.last().copied().unwrap_or(0);
+                if columns != tiles.columns() {
+                    candle_core::bail!("input width {columns}, matrix width {}", tiles.columns());
+                }
+                let values = input.flatten_all()?.to_vec1::<f32>()?;
+                let product = tiles.multiply(&Input::quantize(&values, columns));
+                if let Some(last) = shape.last_mut() {
+                    *last = tiles.rows();
+                }
+                Tensor::from_vec(product, shape, &Device::Cpu)?
+            }
+            Product::Padded { weights, padding: 0 } => weights.forward(input)?,
+            Product::Padded { weights, padding } => {
+                weights.forward(&input.pad_with_zeros(D::Minus1, 0, *padding)?)?
+            }
         };
         match &self.bias {
             Some(bias) => output.broadcast_add(bias),
@@ -99,18 +140,9 @@ impl Linear {
     }
 }
 
-/// Whether this CPU has the instructions of candle's repacked 8-bit kernels (AVX-512 VNNI).
+/// Whether this CPU has the instructions of the 8-bit kernels, ours and candle's (AVX-512 VNNI).
 pub fn eight_bit_supported() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    tiles::vnni_supported()
 }
 
 /// Whether this CPU runs any of candle's repacked kernels (AVX2 and FMA at least); without

@@ -4,8 +4,8 @@
 //! on top of candle's tensors. The word-embedding matrix (250k x 384) stays 4-bit and only
 //! the rows a text uses are dequantised. The layer matrices are held as [`E5Options::layers`]
 //! says: converted block for block (exactly: same scales, each 4-bit value widened) from Q4_0
-//! to Q8_0 for candle's repacked 8-bit kernels ([`crate::padded`], the default where the CPU
-//! has them; only the activations are then rounded to 8 bits), dequantised once to f32 for
+//! to Q8_0 for the 8-bit kernels ([`crate::padded`], the default where the CPU has them;
+//! only the activations are then rounded to 8 bits), dequantised once to f32 for
 //! candle's blocked GEMM, or kept 4-bit (`QMatMul` over Q4_0).
 
 mod file;
@@ -35,8 +35,8 @@ use crate::{Embedder, Error, Result};
 pub enum E5Layers {
     /// Dequantised once to f32, multiplied by candle's blocked f32 GEMM.
     F32,
-    /// Widened exactly from Q4_0 to Q8_0 blocks, input widths padded for candle's repacked
-    /// 8-bit kernels ([`crate::padded`]); only worth it where
+    /// Widened exactly from Q4_0 to Q8_0 blocks for the 8-bit kernels ([`crate::padded`]:
+    /// ours at the matrices' own width); only worth it where
     /// [`crate::padded::eight_bit_supported`].
     Q8,
     /// Kept as the file's Q4_0: the least memory, the slowest on long inputs.
@@ -277,9 +277,14 @@ impl E5Embedder {
         let keep = Tensor::from_vec(keep, (texts, length), &self.device)?;
         let lengths: Vec<usize> = batch.iter().map(|ids| ids.len()).collect();
         let mut hidden = self.embedding_norm.forward(&embedded)?;
-        for layer in &self.layers {
-            hidden = self.layer_forward(layer, &hidden, &lengths)?;
-        }
+        // On one of rayon's threads, as the generator's decoding step (`crate::qwen2`): the
+        // 8-bit products then share their work without waking the pool from outside.
+        rayon::scope(|_| -> candle_core::Result<()> {
+            for layer in &self.layers {
+                hidden = self.layer_forward(layer, &hidden, &lengths)?;
+            }
+            Ok(())
+        })?;
         let hidden = hidden.reshape((texts, length, self.config.hidden))?;
         let counts = keep.sum_keepdim(1)?;
         let pooled = hidden
