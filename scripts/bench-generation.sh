@@ -28,7 +28,8 @@ bench=target/debug/examples/generate_bench
 
 out=target/bench-generation
 mkdir -p "$out"
-for model in models/qwen2.5-coder-0.5b-instruct.gguf models/qwen2.5-coder-0.5b-instruct.q8.gguf; do
+for model in models/qwen2.5-coder-0.5b-instruct.gguf models/qwen2.5-coder-0.5b-instruct.q8.gguf \
+  models/SmolLM2-135M-Instruct.Q4_1.gguf; do
   [[ -f $model ]] || continue
   name=$(basename "$model" .gguf)
   "$bench" "$model" "$corpus" "$out/$name.prompt.txt" "$runs" "$new_tokens" | tee "$out/$name.ours.json"

@@ -65,7 +65,7 @@ fn main() -> anyhow::Result<()> {
     let only = args.next(); // a variant name filter, for profiling one of them
     let references: Vec<&str> = texts.iter().map(String::as_str).collect();
     for (variant, layers) in [
-        ("candle q8_0 padded layers", E5Layers::Q8),
+        ("q8_0 layers, our 8-bit kernel", E5Layers::Q8),
         ("candle f32 layers", E5Layers::F32),
         ("candle q4_0 layers", E5Layers::Q4),
     ] {

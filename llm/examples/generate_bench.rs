@@ -36,7 +36,7 @@ fn main() -> anyhow::Result<()> {
 
     let generator = LocalGenerator::load_with(&model, kernels)?;
     let engine = if kernels == Kernels::Candle || !llm::qwen2::supported() {
-        "candle quantized_qwen2"
+        "candle's own model"
     } else {
         "ours (llm::qwen2)"
     };

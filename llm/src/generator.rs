@@ -192,12 +192,12 @@ enum ChatTemplate {
     Gemma,
 }
 
-/// Which implementation runs a qwen2 model.
+/// Which implementation runs a qwen2 or llama model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernels {
     /// Ours where the CPU has AVX2 or AVX-512 VNNI ([`crate::qwen2`]), else candle's.
     Fastest,
-    /// candle's `quantized_qwen2` (for comparisons).
+    /// candle's `quantized_qwen2` or `quantized_llama` (for comparisons).
     Candle,
 }
 
@@ -207,7 +207,7 @@ impl LocalGenerator {
         Self::load_with(path, Kernels::Fastest)
     }
 
-    /// Like [`LocalGenerator::load`], choosing the qwen2 implementation.
+    /// Like [`LocalGenerator::load`], choosing the qwen2 or llama implementation.
     pub fn load_with(path: &Path, kernels: Kernels) -> Result<Self> {
         if !path.exists() {
             return Err(Error::MissingModel { path: path.into() });
@@ -227,7 +227,7 @@ impl LocalGenerator {
         let (tokenizer, stop_ids) = tokenizer_from_gguf(&content).map_err(malformed)?;
         let device = Device::Cpu;
         let (model, chat_template) = match architecture.as_str() {
-            "qwen2" if kernels == Kernels::Fastest && crate::qwen2::supported() => (
+            "qwen2" | "llama" if kernels == Kernels::Fastest && crate::qwen2::supported() => (
                 Architecture::FastQwen2(crate::qwen2::Session::new(std::sync::Arc::new(
                     crate::qwen2::Weights::from_gguf(&content, &mut file)?,
                 ))),

@@ -12,8 +12,13 @@
 //! cache is written in place into buffers with room to grow, whose keys the score product
 //! reads transposed without copying them.
 //!
+//! Llama-architecture models (SmolLM2) take the same path: the same layers without the
+//! query, key and value biases, rotated by adjacent pairs instead of halves.
+//!
 //! The KV cache is a value ([`Cache`]) that can be copied ([`Cache::try_clone`]), so the
 //! cache after the system turn can be kept and reused by the next question.
+
+mod decode;
 
 use std::sync::Arc;
 
@@ -52,6 +57,8 @@ pub struct Weights {
     head_dim: usize,
     feed_forward: usize,
     eps: f32,
+    /// Rotary embedding by adjacent pairs (llama) rather than by halves (qwen2).
+    interleaved: bool,
 }
 
 /// Positions a cache buffer holds at first; it doubles when full.
@@ -122,7 +129,7 @@ impl Cache {
 }
 
 impl Weights {
-    /// Loads a qwen2 GGUF file, re-quantising every matrix to padded [`crate::padded::format`].
+    /// Loads a qwen2 or llama GGUF file, every matrix a [`crate::padded::Linear`].
     pub fn from_gguf<R: std::io::Read + std::io::Seek>(
         content: &gguf_file::Content,
         reader: &mut R,
@@ -134,13 +141,22 @@ impl Weights {
                 .get(key)
                 .ok_or_else(|| candle_core::Error::Msg(format!("GGUF metadata lacks {key}")))
         };
-        let heads = number("qwen2.attention.head_count")?.to_u32()? as usize;
-        let kv_heads = number("qwen2.attention.head_count_kv")?.to_u32()? as usize;
-        let width = number("qwen2.embedding_length")?.to_u32()? as usize;
-        let context = number("qwen2.context_length")?.to_u32()? as usize;
-        let blocks = number("qwen2.block_count")?.to_u32()? as usize;
-        let eps = number("qwen2.attention.layer_norm_rms_epsilon")?.to_f32()?;
-        let rope_base = number("qwen2.rope.freq_base")
+        let architecture = number("general.architecture")?.to_string()?.clone();
+        let interleaved = match architecture.as_str() {
+            "qwen2" => false,
+            // llama.cpp's converter permutes llama's query and key rows for rotation by
+            // adjacent pairs (candle's `rope_i`); qwen2 rotates halves (`rope`).
+            "llama" => true,
+            other => candle_core::bail!("not a qwen2 or llama model: {other:?}"),
+        };
+        let number = |key: &str| number(&format!("{architecture}.{key}"));
+        let heads = number("attention.head_count")?.to_u32()? as usize;
+        let kv_heads = number("attention.head_count_kv")?.to_u32()? as usize;
+        let width = number("embedding_length")?.to_u32()? as usize;
+        let context = number("context_length")?.to_u32()? as usize;
+        let blocks = number("block_count")?.to_u32()? as usize;
+        let eps = number("attention.layer_norm_rms_epsilon")?.to_f32()?;
+        let rope_base = number("rope.freq_base")
             .and_then(|value| value.to_f32())
             .unwrap_or(10_000.0);
         let head_dim = width / heads;
@@ -171,12 +187,19 @@ impl Weights {
             feed_forward = gate.dim(0)?;
             let gate_up = Tensor::cat(&[gate, weights("ffn_up")?], 0)?;
             let (attention_output, down) = (weights("attn_output")?, weights("ffn_down")?);
-            let mut bias = |name: &str| tensor(&format!("blk.{index}.{name}.bias"));
-            let query_key_value_bias =
-                Tensor::cat(&[(bias("attn_q")? * query_scale)?, bias("attn_k")?, bias("attn_v")?], 0)?;
+            // qwen2 has biases on query, key and value; llama has none.
+            let query_key_value_bias = if content.tensor_infos.contains_key(&format!("blk.{index}.attn_q.bias")) {
+                let mut bias = |name: &str| tensor(&format!("blk.{index}.{name}.bias"));
+                Some(Tensor::cat(
+                    &[(bias("attn_q")? * query_scale)?, bias("attn_k")?, bias("attn_v")?],
+                    0,
+                )?)
+            } else {
+                None
+            };
             layers.push(Layer {
                 attention_norm: tensor(&format!("blk.{index}.attn_norm.weight"))?,
-                query_key_value: Linear::new(&query_key_value, Some(query_key_value_bias))?,
+                query_key_value: Linear::new(&query_key_value, query_key_value_bias)?,
                 attention_output: Linear::new(&attention_output, None)?,
                 feed_forward_norm: tensor(&format!("blk.{index}.ffn_norm.weight"))?,
                 gate_up: Linear::new(&gate_up, None)?,
@@ -203,10 +226,12 @@ impl Weights {
             head_dim,
             feed_forward,
             eps,
+            interleaved,
         })
     }
 
-    /// Grouped-query attention of `query` `[heads, count, head_dim]` (already scaled) over
+    /// Grouped-query attention of a prompt's `query` `[heads, count, head_dim]` (already
+    /// scaled; one token goes to [`Weights::attend_one`]) over
     /// `key` and `value` `[kv_heads, total, head_dim]`, views into the cache whose rows per
     /// key/value head are contiguous; returns `[count, heads * head_dim]`.
     ///
@@ -224,14 +249,6 @@ impl Weights {
     ) -> candle_core::Result<Tensor> {
         let group = self.heads / self.kv_heads;
         let (count, total) = (query.dim(1)?, key.dim(1)?);
-        if count == 1 {
-            // Decoding: the query heads of one key/value head are `group` consecutive rows,
-            // so all heads are one batched product each way, with nothing to mask.
-            let rows = query.reshape((self.kv_heads, group, self.head_dim))?;
-            let scores = rows.matmul(&key.transpose(1, 2)?)?;
-            let probabilities = candle_nn::ops::softmax_last_dim(&scores)?;
-            return probabilities.matmul(value)?.reshape((1, self.heads * self.head_dim));
-        }
         let mut per_kv_head = Vec::with_capacity(self.kv_heads);
         for kv_head in 0..self.kv_heads {
             let queries = query.narrow(0, kv_head * group, group)?;
@@ -269,6 +286,26 @@ impl Weights {
         Tensor::cat(&per_kv_head, 0)?
             .transpose(0, 1)?
             .reshape((count, self.heads * self.head_dim))
+    }
+
+    /// Decoding's attention ([`decode::attend_one`]) of `query` `[heads, 1, head_dim]` over
+    /// the first `total` positions of a layer's cache buffers; returns `[1, heads * head_dim]`.
+    fn attend_one(&self, query: &Tensor, keys: &Tensor, values: &Tensor, total: usize) -> candle_core::Result<Tensor> {
+        let query = query.flatten_all()?.to_vec1::<f32>()?;
+        let (keys, key_layout) = keys.storage_and_layout();
+        let (values, value_layout) = values.storage_and_layout();
+        let (candle_core::Storage::Cpu(keys), candle_core::Storage::Cpu(values)) = (&*keys, &*values) else {
+            candle_core::bail!("the KV cache is not in CPU memory");
+        };
+        if !key_layout.is_contiguous() || !value_layout.is_contiguous() {
+            candle_core::bail!("the KV cache buffers are not contiguous");
+        }
+        let capacity = key_layout.dims()[1];
+        let keys = &keys.as_slice::<f32>()?[key_layout.start_offset()..];
+        let values = &values.as_slice::<f32>()?[value_layout.start_offset()..];
+        let shape = (self.kv_heads, self.head_dim, capacity, total);
+        let output = decode::attend_one(&query, keys, values, shape);
+        Tensor::from_vec(output, (1, self.heads * self.head_dim), &Device::Cpu)
     }
 
     /// An empty cache for this model.
@@ -321,13 +358,24 @@ impl Weights {
                 query_key_value.narrow(1, query_width + kv_width, kv_width)?,
                 self.kv_heads,
             )?;
-            let query = candle_nn::rotary_emb::rope(&query.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
-            let key = candle_nn::rotary_emb::rope(&key.unsqueeze(0)?, &cos, &sin)?.squeeze(0)?;
+            let rotate = |tensor: &Tensor| -> candle_core::Result<Tensor> {
+                let tensor = tensor.unsqueeze(0)?;
+                if self.interleaved {
+                    candle_nn::rotary_emb::rope_i(&tensor, &cos, &sin)?.squeeze(0)
+                } else {
+                    candle_nn::rotary_emb::rope(&tensor, &cos, &sin)?.squeeze(0)
+                }
+            };
+            let (query, key) = (rotate(&query)?, rotate(&key)?);
             cache.keys[index].slice_set(&key, 1, position)?;
             cache.values[index].slice_set(&value, 1, position)?;
-            let key = cache.keys[index].narrow(1, 0, total)?;
-            let value = cache.values[index].narrow(1, 0, total)?;
-            let context = self.attention(&query, &key, &value, mask.as_ref(), position)?;
+            let context = if count == 1 {
+                self.attend_one(&query, &cache.keys[index], &cache.values[index], total)?
+            } else {
+                let key = cache.keys[index].narrow(1, 0, total)?;
+                let value = cache.values[index].narrow(1, 0, total)?;
+                self.attention(&query, &key, &value, mask.as_ref(), position)?
+            };
             let attended = (layer.attention_output.forward(&context)? + &hidden)?;
             let normed = candle_nn::ops::rms_norm(&attended, &layer.feed_forward_norm, self.eps)?;
             let gate_up = layer.gate_up.forward(&normed)?;

@@ -145,6 +145,32 @@ fn fast_qwen2_model() -> Option<std::path::PathBuf> {
     Some(super::models_dir().join("qwen2.5-coder-0.5b-instruct.gguf"))
 }
 
+/// The llama-architecture model (SmolLM2) on our decoder gives the logits candle's
+/// `quantized_llama` gives, up to rounding: the same next token after a real prompt, and
+/// the same greedy start of an answer.
+#[test]
+fn fast_llama_answers_like_candles() {
+    if fast_qwen2_model().is_none() {
+        return;
+    }
+    let path = super::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf");
+    let fast = LocalGenerator::load_with(&path, llm::Kernels::Fastest).unwrap();
+    let candle = LocalGenerator::load_with(&path, llm::Kernels::Candle).unwrap();
+    let passages: Vec<&str> = vec!["The canteen opens at 11:30 and closes at 14:00. It is closed on Sundays."];
+    let request = GenerationRequest {
+        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, "When does the canteen close?", &passages),
+        max_tokens: 12,
+        stop: vec![],
+        ..Default::default()
+    };
+    let (fast_answer, fast_stats) = answer(&fast, &request);
+    let (candle_answer, _) = answer(&candle, &request);
+    eprintln!("fast {fast_answer:?} / candle {candle_answer:?}");
+    let start = |text: &str| text.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+    assert!(fast_stats.generated_tokens > 3);
+    assert_eq!(start(&fast_answer), start(&candle_answer));
+}
+
 #[test]
 fn fast_qwen2_answers_like_candles() {
     let Some(path) = fast_qwen2_model() else {
