@@ -84,6 +84,16 @@ fn tokenizer_matches_known_ids() {
 }
 
 /// Runs `request` and returns the answer with its figures.
+/// A request for `question` over `passages` with the default system prompt, greedy.
+fn grounded(question: &str, passages: &[&str], max_tokens: usize) -> GenerationRequest {
+    GenerationRequest {
+        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, passages),
+        max_tokens,
+        stop: vec![],
+        ..Default::default()
+    }
+}
+
 fn answer(generator: &LocalGenerator, request: &GenerationRequest) -> (String, llm::GenerationStats) {
     let mut text = String::new();
     let stats = generator
@@ -103,12 +113,7 @@ fn reused_system_prefix_gives_the_same_answer() {
     let generator = LocalGenerator::load(&super::models_dir().join("SmolLM2-135M-Instruct.Q4_1.gguf"))
         .expect("SmolLM2 loads (run scripts/fetch-models.sh)");
     let passages: Vec<&str> = vec!["The canteen opens at 11:30 and closes at 14:00. It is closed on Sundays."];
-    let request = |question: &str| GenerationRequest {
-        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
-        max_tokens: 24,
-        stop: vec![],
-        ..Default::default()
-    };
+    let request = |question: &str| grounded(question, &passages, 24);
     generator.set_reuse_system_prefix(false);
     let (cold, cold_stats) = answer(&generator, &request("When does the canteen close?"));
     assert_eq!(cold_stats.cached_prompt_tokens, 0);
@@ -157,12 +162,7 @@ fn fast_llama_answers_like_candles() {
     let fast = LocalGenerator::load_with(&path, llm::Kernels::Fastest).unwrap();
     let candle = LocalGenerator::load_with(&path, llm::Kernels::Candle).unwrap();
     let passages: Vec<&str> = vec!["The canteen opens at 11:30 and closes at 14:00. It is closed on Sundays."];
-    let request = GenerationRequest {
-        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, "When does the canteen close?", &passages),
-        max_tokens: 12,
-        stop: vec![],
-        ..Default::default()
-    };
+    let request = grounded("When does the canteen close?", &passages, 12);
     let (fast_answer, fast_stats) = answer(&fast, &request);
     let (candle_answer, _) = answer(&candle, &request);
     eprintln!("fast {fast_answer:?} / candle {candle_answer:?}");
@@ -186,12 +186,7 @@ fn fast_qwen2_answers_like_candles() {
         ("What is the current office Wi-Fi password?", "BlueHarbor"),
         ("食堂几点关门？", "两点关门"),
     ] {
-        let request = GenerationRequest {
-            messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, question, &passages),
-            max_tokens: 20,
-            stop: vec![],
-            ..Default::default()
-        };
+        let request = grounded(question, &passages, 20);
         let (fast_answer, fast_stats) = answer(&fast, &request);
         let (candle_answer, _) = answer(&candle, &request);
         eprintln!("fast {fast_answer:?} / candle {candle_answer:?}");
@@ -212,12 +207,7 @@ fn fast_qwen2_answers_like_candles() {
     }
     // The system turn's cache is reused by the fast model too (the last question was Chinese,
     // and the system turn's instruction is in the question's language).
-    let request = GenerationRequest {
-        messages: grounded_messages(DEFAULT_SYSTEM_PROMPT, "食堂什么时候关门？", &passages),
-        max_tokens: 4,
-        stop: vec![],
-        ..Default::default()
-    };
+    let request = grounded("食堂什么时候关门？", &passages, 4);
     let (_, stats) = answer(&fast, &request);
     assert!(stats.cached_prompt_tokens > 20, "{stats:?}");
 }
