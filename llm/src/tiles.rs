@@ -158,7 +158,7 @@ impl Tiles {
                 .for_each(|(task, chunk)| {
                     // One row streams the weights from memory: one tile at a time reads one
                     // stream (measured faster); a few rows reuse each value, in pairs.
-                    let pair = if input.rows == 1 { 1 } else { 2 };
+                    let pair = if input.rows == 1 { 1 } else { PAIR };
                     for (index, out) in chunk.chunks_mut(pair * input.rows).enumerate() {
                         self.multiply_tiles(task * per_task + pair * index, &rows, out);
                     }
